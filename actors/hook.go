@@ -1,0 +1,87 @@
+package actors
+
+import (
+	"fmt"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/message"
+)
+
+// hookWorker owns one Lua state of a log hook. For each record it builds the hook's Message (the
+// record's JSON as the body), runs the should_enqueue_log_record chain and enqueues what is kept.
+type hookWorker struct {
+	sys   *System
+	cfg   *lua.HookConfig
+	state *lua.State
+	err   error // why the state could not be built
+}
+
+func (h *hookWorker) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		h.state, h.err = h.sys.policy.NewState()
+		if h.err != nil {
+			h.sys.log.Error("log hook cannot load the policy; its records will be dropped", "hook", h.cfg.Name, "error", h.err)
+		}
+	case actor.Stopped:
+		h.state.Close()
+		h.state = nil
+	case hookBatch:
+		for _, rec := range m.records {
+			h.process(rec, m.ack)
+			m.credits.Release(1)
+		}
+	}
+}
+
+// process decides about one record; the ack is settled on every path, a panic included.
+func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
+	settled := false
+	settle := func(err error) {
+		if !settled {
+			settled = true
+			ack.Done(err)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			h.fail(rec, fmt.Errorf("panic: %v", r))
+			settle(nil)
+		}
+	}()
+	if h.state == nil {
+		h.fail(rec, h.err)
+		settle(nil)
+		return
+	}
+	body := rec.AppendJSON(make([]byte, 0, 1024))
+	body = append(body, '\n')
+	m, err := message.NewHookMessage(rec, h.sys.ids.New(h.sys.clock.Now()), body)
+	if err != nil {
+		h.fail(rec, err)
+		settle(nil)
+		return
+	}
+	keep, err := h.state.ShouldEnqueue(&lua.Message{Msg: m, Record: rec}, h.cfg.Name)
+	switch {
+	case err != nil:
+		h.fail(rec, err)
+		settle(nil)
+	case !keep:
+		h.sys.stats.dropped.Add(1)
+		settle(nil)
+	default:
+		h.sys.stats.kept.Add(1)
+		h.sys.Enqueue(h.sys.ctx, m, ack, h.cfg.DeferredSpool) // counts the message on ack itself
+		settle(nil)
+	}
+}
+
+// fail logs a record lost to an error in the hook, as KumoMTA does, and counts it.
+func (h *hookWorker) fail(rec *message.LogRecord, err error) {
+	h.sys.stats.hookErrors.Add(1)
+	h.sys.log.Error("Error while calling should_enqueue_log_record", "hook", h.cfg.Name,
+		"record", rec.Type, "id", rec.ID, "error", err)
+}

@@ -1,0 +1,65 @@
+package actors
+
+import (
+	"encoding/json"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/message"
+)
+
+// logger is the actor of one configured log hook's intake: it applies per_record enable, captures
+// the configured meta and headers into each record, and hands the records to the hook's workers.
+type logger struct {
+	cfg     *lua.HookConfig
+	credits *Credits
+	workers []*actor.PID
+	next    int
+}
+
+// hookLogger is what the system keeps about a log hook.
+type hookLogger struct {
+	cfg     *lua.HookConfig
+	pid     *actor.PID
+	credits *Credits
+}
+
+func (l *logger) Receive(c *actor.Context) {
+	b, ok := c.Message().(logBatch)
+	if !ok {
+		return
+	}
+	out := hookBatch{ack: b.ack, credits: l.credits, records: make([]*message.LogRecord, 0, len(b.events))}
+	for _, ev := range b.events {
+		if !l.cfg.Enabled(ev.Record.Type) || isLogRecord(ev.Record) {
+			l.credits.Release(1)
+			b.ack.Done(nil)
+			continue
+		}
+		out.records = append(out.records, l.capture(ev))
+	}
+	if len(out.records) == 0 {
+		return
+	}
+	c.Send(l.workers[l.next], out)
+	l.next = (l.next + 1) % len(l.workers)
+}
+
+// capture returns the record as this logger sees it: a copy carrying only the meta and headers the
+// hook asked for.
+func (l *logger) capture(ev *Event) *message.LogRecord {
+	r := *ev.Record
+	r.Meta = message.CaptureMeta(ev.Meta, l.cfg.Meta)
+	r.Headers = map[string]json.RawMessage{}
+	if len(l.cfg.Headers) > 0 && ev.Headers != nil {
+		r.Headers = message.CaptureHeaders(ev.Headers(), l.cfg.Headers)
+	}
+	return &r
+}
+
+// isLogRecord reports a record about a message a log hook generated: hooks never see those, which is
+// what keeps a webhook's own deliveries from looping back into it.
+func isLogRecord(r *message.LogRecord) bool {
+	return r.ReceptionProtocol != nil && *r.ReceptionProtocol == "LogRecord"
+}

@@ -1,0 +1,73 @@
+package actors
+
+import (
+	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
+	"github.com/hookd/hookd/queue"
+)
+
+// Event is a log record on its way to the loggers, with the message it is about (when there is one)
+// as the source of captured meta and headers.
+type Event struct {
+	Record  *message.LogRecord
+	Meta    message.Meta                // the full meta of the message the record is about
+	Headers func() []message.Header     // the headers of that message, parsed on demand
+}
+
+// logBatch carries events from a producer to one logger actor.
+type logBatch struct {
+	events []*Event
+	ack    *Ack // nil for records the engine produced itself
+}
+
+// hookBatch carries a logger's records to a hook worker.
+type hookBatch struct {
+	records []*message.LogRecord
+	ack     *Ack
+	credits *Credits // the logger's intake credits, returned once each record is handed on
+}
+
+// insert hands a stored message to its queue.
+type insert struct {
+	item    *queue.Item
+	credits *Credits           // returned once the queue has taken the item (nil when not counted)
+	held    *persistence.Entry // the message itself when it is not in the spool (deferred_spool)
+}
+
+// sessionWork hands a batch to a connection actor; held carries the messages that are not in the
+// spool.
+type sessionWork struct {
+	batch []*queue.Item
+	held  map[message.SpoolID]*persistence.Entry
+}
+
+// sessionDone reports the end of a batch to the queue.
+type sessionDone struct {
+	session queue.SessionID
+	results []queue.Result
+	closed  bool
+}
+
+// closeSession asks a connection actor to close its connection and stop.
+type closeSession struct{ reason string }
+
+// tick wakes a queue at its next due time.
+type tick struct{}
+
+// refreshConfig asks a queue to resolve its configuration again.
+type refreshConfig struct{}
+
+// drain asks a queue to finish its sessions; done is closed once it has.
+type drain struct{ done chan struct{} }
+
+// queueSnapshot asks a queue for its figures.
+type queueSnapshot struct{ reply chan QueueStats }
+
+// QueueStats describes one queue.
+type QueueStats struct {
+	Name                       string
+	Scheduled, Ready, InFlight int
+	Sessions                   int
+	Deliverable                bool
+	Problem                    string // why the queue cannot deliver, if it cannot
+}

@@ -1,0 +1,241 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/hookd/hookd/clock"
+	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
+	"github.com/hookd/hookd/queue"
+)
+
+// configRetry is how soon a queue tries again after get_queue_config failed.
+const configRetry = time.Minute
+
+// queueActor owns one scheduled queue: its decision core, its configuration, its timers and its
+// connection actors. Message bodies stay in the spool; the queue keeps only what scheduling needs.
+type queueActor struct {
+	sys   *System
+	name  string
+	parts message.QueueName
+	core  *queue.Core
+	info  *sessionInfo // what connection actors need to know, rebuilt on each config change
+	held  map[message.SpoolID]*persistence.Entry
+	conns map[queue.SessionID]*actor.PID
+
+	problem      string        // why the queue cannot deliver, "" when it can
+	refreshEvery time.Duration // how often get_queue_config runs again
+	pid          *actor.PID
+	timer    clock.Timer
+	armedAt  time.Time
+	refresh  clock.Timer
+	drainers []chan struct{}
+}
+
+// sessionInfo is the part of a queue's configuration its sessions use.
+type sessionInfo struct {
+	queue       string
+	parts       message.QueueName
+	constructor string
+	site        string // the ready-queue name, "unspecified-><site>@lua:<constructor>"
+	egressPool  string
+	batchSize   int
+	queuePID    *actor.PID
+}
+
+func newQueueActor(sys *System, name string) *queueActor {
+	return &queueActor{sys: sys, name: name, parts: message.ParseQueueName(name),
+		held: map[message.SpoolID]*persistence.Entry{}, conns: map[queue.SessionID]*actor.PID{}}
+}
+
+func (q *queueActor) Receive(c *actor.Context) {
+	now := q.sys.clock.Now()
+	switch m := c.Message().(type) {
+	case actor.Started:
+		q.pid = c.PID()
+		cfg := q.resolve()
+		q.core = queue.New(cfg, q.sys.jitter)
+		q.scheduleRefresh()
+	case actor.Stopped:
+		q.stopTimers()
+		q.spoolHeld()
+		return
+	case insert:
+		if m.held != nil {
+			q.held[m.item.ID] = m.held
+		}
+		q.apply(c, q.core.Insert(m.item, now), now)
+		if m.credits != nil {
+			m.credits.Release(1)
+		}
+	case tick:
+		q.armedAt = time.Time{}
+		q.apply(c, q.core.Tick(now), now)
+	case sessionDone:
+		delete(q.conns, m.session)
+		if !m.closed {
+			q.conns[m.session] = c.Sender()
+		}
+		q.apply(c, q.core.Finished(m.session, m.results, m.closed, now), now)
+	case refreshConfig:
+		cfg := q.resolve()
+		q.apply(c, q.core.SetConfig(cfg, now), now)
+		q.scheduleRefresh()
+	case drain:
+		q.drainers = append(q.drainers, m.done)
+		q.apply(c, q.core.Drain(now), now)
+	case queueSnapshot:
+		s, r, f := q.core.Counts()
+		m.reply <- QueueStats{Name: q.name, Scheduled: s, Ready: r, InFlight: f, Sessions: q.core.Sessions(),
+			Deliverable: q.core.Config().Deliverable, Problem: q.problem}
+	}
+	if q.core != nil && q.core.Drained() {
+		for _, d := range q.drainers {
+			close(d)
+		}
+		q.drainers = nil
+	}
+}
+
+// apply carries out the core's actions, then re-arms the wake-up timer.
+func (q *queueActor) apply(c *actor.Context, acts []queue.Action, now time.Time) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case queue.Start:
+			q.startSession(c, a.Session, a.Batch)
+		case queue.Deliver:
+			c.Send(q.conns[a.Session], q.work(a.Batch))
+		case queue.Close:
+			if pid := q.conns[a.Session]; pid != nil {
+				c.Send(pid, closeSession{reason: a.Reason})
+				delete(q.conns, a.Session)
+			}
+		case queue.Retry:
+			q.sys.stats.transient.Add(1)
+			if e := q.held[a.Item.ID]; e != nil { // a deferred message is spooled once it is delayed
+				e.Attempts, e.Due = a.Item.Attempts, a.Item.Due
+				q.sys.spool.Put(e, q.logSpoolError(e.ID))
+				delete(q.held, a.Item.ID)
+			} else {
+				q.sys.spool.Update(a.Item.ID, a.Item.Attempts, a.Item.Due)
+			}
+		case queue.Expire:
+			q.sys.stats.transient.Add(1)
+			q.sys.stats.expired.Add(1)
+			q.logAbout(a.Item, func(m *message.Message) *message.LogRecord { return q.expiration(m, a, now) })
+			q.forget(a.Item)
+		case queue.Forget:
+			q.forget(a.Item)
+		case queue.Undeliverable:
+			q.logAbout(a.Item, func(m *message.Message) *message.LogRecord { return q.undeliverable(m, a, now) })
+		}
+	}
+	q.arm(now)
+}
+
+func (q *queueActor) forget(it *queue.Item) {
+	q.sys.stats.queued.Add(-1)
+	if _, ok := q.held[it.ID]; ok {
+		delete(q.held, it.ID)
+		return
+	}
+	q.sys.spool.Delete(it.ID)
+}
+
+func (q *queueActor) work(batch []*queue.Item) sessionWork {
+	w := sessionWork{batch: batch}
+	for _, it := range batch {
+		if e := q.held[it.ID]; e != nil {
+			if w.held == nil {
+				w.held = map[message.SpoolID]*persistence.Entry{}
+			}
+			w.held[it.ID] = e
+		}
+	}
+	return w
+}
+
+func (q *queueActor) startSession(c *actor.Context, id queue.SessionID, batch []*queue.Item) {
+	info := q.info
+	pid := c.SpawnChild(func() actor.Receiver { return newConnActor(q.sys, info, id) },
+		"conn", q.sys.actorOpts(fmt.Sprint(id))...)
+	q.conns[id] = pid
+	c.Send(pid, q.work(batch))
+}
+
+// arm makes sure a tick arrives at the core's next wake-up time.
+func (q *queueActor) arm(now time.Time) {
+	at, ok := q.core.Wake()
+	if !ok || (q.timer != nil && q.armedAt.Equal(at)) {
+		return
+	}
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+	pid, engine := q.pid, q.sys.engine
+	q.armedAt = at
+	q.timer = q.sys.clock.AfterFunc(at.Sub(now), func() { engine.Send(pid, tick{}) })
+}
+
+func (q *queueActor) scheduleRefresh() {
+	every := q.refreshEvery
+	if every <= 0 {
+		return
+	}
+	if q.refresh != nil {
+		q.refresh.Stop()
+	}
+	pid, engine := q.pid, q.sys.engine
+	q.refresh = q.sys.clock.AfterFunc(every, func() { engine.Send(pid, refreshConfig{}) })
+}
+
+func (q *queueActor) stopTimers() {
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+	if q.refresh != nil {
+		q.refresh.Stop()
+	}
+}
+
+// spoolHeld writes deferred messages to the spool when the queue stops, as KumoMTA does at shutdown.
+func (q *queueActor) spoolHeld() {
+	for id, e := range q.held {
+		q.sys.spool.Put(e, q.logSpoolError(id))
+	}
+	q.held = map[message.SpoolID]*persistence.Entry{}
+}
+
+func (q *queueActor) logSpoolError(id message.SpoolID) func(error) {
+	return func(err error) {
+		if err != nil {
+			q.sys.log.Error("spooling a deferred message", "queue", q.name, "id", id.String(), "error", err)
+		}
+	}
+}
+
+// load reads a message back for a record about it.
+func (q *queueActor) load(id message.SpoolID) (*message.Message, error) {
+	e := q.held[id]
+	if e == nil {
+		var err error
+		if e, err = q.sys.spool.Load(id); err != nil {
+			return nil, err
+		}
+	}
+	return persistence.DecodeMessage(e)
+}
+
+// logAbout emits the record build makes for a queued message; the queue must not block, so the
+// record goes past the loggers' bound if they are full.
+func (q *queueActor) logAbout(it *queue.Item, build func(*message.Message) *message.LogRecord) {
+	m, err := q.load(it.ID)
+	if err != nil {
+		q.sys.log.Error("cannot read a queued message back", "queue", q.name, "id", it.ID.String(), "error", err)
+		return
+	}
+	q.sys.emit([]*Event{messageEvent(build(m), m)}, false)
+}

@@ -1,0 +1,303 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/hookd/hookd/clock"
+	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
+	"github.com/hookd/hookd/queue"
+)
+
+// Options configure a System.
+type Options struct {
+	Policy *lua.Policy        // required: a loaded policy
+	Spool  persistence.Spool  // required
+	Clock  clock.Clock        // default clock.Real
+	Logger *slog.Logger       // default slog.Default()
+	NodeID string             // the node's UUID, written into every record
+	// HookWorkers is the number of Lua states (worker actors) per log hook. Default 1.
+	HookWorkers int
+	// InsertCredits bounds the messages on their way from hooks to queues. Default 65536.
+	InsertCredits int
+	// Rand yields uniform values in [0, 1) for retry jitter. Default math/rand/v2.
+	Rand func() float64
+	// IDs generates spool ids. Default: a generator with a random node.
+	IDs *message.IDGen
+}
+
+// ErrStopped is returned for work offered to a system that is stopping.
+var ErrStopped = errors.New("hookd: engine is stopping")
+
+// System is the running actor graph: loggers, hook workers, queues and their connections.
+type System struct {
+	opts    Options
+	log     *slog.Logger
+	clock   clock.Clock
+	engine  *actor.Engine
+	policy  *lua.Policy
+	spool   persistence.Spool
+	pool    *lua.Pool
+	ids     *message.IDGen
+	rand    func() float64
+	randMu  sync.Mutex
+	hooks   []*hookLogger
+	workers []*actor.PID
+	queues  *directory
+	inserts *Credits
+	stats   counters
+
+	ctx      context.Context // lives until Stop; blocking waits inside the engine use it
+	cancel   context.CancelFunc
+	stopping atomic.Bool
+}
+
+// Start builds the actor graph for a loaded policy, replays the spool into its queues and starts
+// delivery.
+func Start(opts Options) (*System, error) {
+	if opts.Policy == nil || opts.Spool == nil {
+		return nil, errors.New("actors: a policy and a spool are required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.HookWorkers < 1 {
+		opts.HookWorkers = 1
+	}
+	if opts.InsertCredits < 1 {
+		opts.InsertCredits = 65536
+	}
+	if opts.IDs == nil {
+		opts.IDs = message.NewIDGen(message.RandomNode())
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		return nil, err
+	}
+	s := &System{opts: opts, log: opts.Logger, clock: opts.Clock, engine: e, policy: opts.Policy,
+		spool: opts.Spool, ids: opts.IDs, rand: opts.Rand, inserts: NewCredits(opts.InsertCredits),
+		pool: lua.NewPool(opts.Policy, 64)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.queues = &directory{sys: s, pids: map[string]*actor.PID{}}
+	if err := s.spawnHooks(); err != nil {
+		_ = s.Stop(context.Background())
+		return nil, err
+	}
+	if err := s.recover(); err != nil {
+		_ = s.Stop(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *System) spawnHooks() error {
+	for _, cfg := range s.policy.Config().Hooks {
+		var workers []*actor.PID
+		for i := 0; i < s.opts.HookWorkers; i++ {
+			cfg := cfg
+			pid, err := s.spawn(func() actor.Receiver { return &hookWorker{sys: s, cfg: cfg} },
+				"hook", fmt.Sprintf("%s/%d", cfg.Name, i))
+			if err != nil {
+				return err
+			}
+			workers = append(workers, pid)
+		}
+		s.workers = append(s.workers, workers...)
+		credits := NewCredits(cfg.BackPressure)
+		cfg := cfg
+		pid, err := s.spawn(func() actor.Receiver {
+			return &logger{cfg: cfg, credits: credits, workers: workers}
+		}, "logger", "hook-"+cfg.Name)
+		if err != nil {
+			return err
+		}
+		s.hooks = append(s.hooks, &hookLogger{cfg: cfg, pid: pid, credits: credits})
+	}
+	return nil
+}
+
+// recover hands every message the spool holds to its queue.
+func (s *System) recover() error {
+	n := 0
+	err := s.spool.Recover(func(e *persistence.Entry) error {
+		n++
+		s.stats.queued.Add(1)
+		it := &queue.Item{ID: e.ID, Created: e.ID.Created(), Attempts: e.Attempts, Due: e.Due}
+		s.engine.Send(s.queues.get(e.Queue), insert{item: it})
+		return nil
+	})
+	if n > 0 {
+		s.log.Info("recovered spooled messages", "count", n)
+	}
+	return err
+}
+
+// Log offers records to every log hook and returns once each hook has decided about each record
+// and everything it enqueued is durable.
+func (s *System) Log(ctx context.Context, events []*Event) error {
+	if s.stopping.Load() {
+		return ErrStopped
+	}
+	ack := NewAck()
+	taken := make([]int, len(s.hooks))
+	for i, h := range s.hooks {
+		n := 0
+		for _, ev := range events {
+			if !isLogRecord(ev.Record) {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if err := h.credits.Acquire(ctx, n); err != nil {
+			for j := range i {
+				s.hooks[j].credits.Release(taken[j])
+			}
+			return fmt.Errorf("log hook %s is full (back_pressure %d): %w", h.cfg.Name, h.cfg.BackPressure, err)
+		}
+		taken[i] = n
+	}
+	for i, h := range s.hooks {
+		if taken[i] == 0 {
+			continue
+		}
+		ack.Add(taken[i])
+		s.stats.received.Add(uint64(taken[i]))
+		s.engine.Send(h.pid, logBatch{events: withoutLogRecords(events), ack: ack})
+	}
+	ack.Seal()
+	return ack.Wait(ctx)
+}
+
+func withoutLogRecords(events []*Event) []*Event {
+	out := events[:0:0]
+	for _, ev := range events {
+		if !isLogRecord(ev.Record) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// emit offers records the engine produced (delivery outcomes, expirations) to the log hooks without
+// waiting for them. block says whether the caller may wait for room (connection actors may; queue
+// actors must not, and go past the bound instead).
+func (s *System) emit(events []*Event, block bool) {
+	events = withoutLogRecords(events)
+	if len(events) == 0 {
+		return
+	}
+	for _, h := range s.hooks {
+		if block {
+			if err := h.credits.Acquire(s.ctx, len(events)); err != nil {
+				s.log.Warn("dropping records at shutdown", "hook", h.cfg.Name, "count", len(events))
+				continue
+			}
+		} else {
+			h.credits.Force(len(events))
+		}
+		s.stats.received.Add(uint64(len(events)))
+		s.engine.Send(h.pid, logBatch{events: events})
+	}
+}
+
+// Enqueue queues a message: it is written to the spool (unless deferred) and then handed to its
+// queue. ack is settled once the message is durable (or refused).
+func (s *System) Enqueue(ctx context.Context, m *message.Message, ack *Ack, deferred bool) {
+	ack.Add(1)
+	name, err := m.QueueName()
+	if err != nil {
+		s.log.Error("cannot compute the queue name; message dropped", "id", m.ID.String(), "error", err)
+		ack.Done(nil)
+		return
+	}
+	if name == "null" {
+		ack.Done(nil)
+		return
+	}
+	meta, err := persistence.EncodeMeta(m)
+	if err != nil {
+		ack.Done(fmt.Errorf("encoding message %s: %w", m.ID, err))
+		return
+	}
+	if err := s.inserts.Acquire(ctx, 1); err != nil {
+		ack.Done(err)
+		return
+	}
+	entry := &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}
+	item := &queue.Item{ID: m.ID, Created: m.ID.Created()}
+	pid := s.queues.get(name)
+	if deferred {
+		s.enqueued(pid, item, entry)
+		ack.Done(nil)
+		return
+	}
+	s.spool.Put(entry, func(err error) {
+		if err != nil {
+			s.inserts.Release(1)
+			ack.Done(fmt.Errorf("spooling message %s: %w", m.ID, err))
+			return
+		}
+		s.enqueued(pid, item, nil)
+		ack.Done(nil)
+	})
+}
+
+func (s *System) enqueued(pid *actor.PID, item *queue.Item, held *persistence.Entry) {
+	s.stats.enqueued.Add(1)
+	s.stats.queued.Add(1)
+	s.engine.Send(pid, insert{item: item, credits: s.inserts, held: held})
+}
+
+func (s *System) jitter() float64 {
+	s.randMu.Lock()
+	defer s.randMu.Unlock()
+	return s.rand()
+}
+
+// Stop stops intake, lets sessions finish their batches, lets the loggers and hooks finish what they
+// hold, and stops every actor. Messages still queued stay in the spool.
+func (s *System) Stop(ctx context.Context) error {
+	if s.stopping.Swap(true) {
+		return nil
+	}
+	s.queues.drainAll(ctx)
+	for _, h := range s.hooks {
+		waitDone(ctx, s.engine.Poison(h.pid))
+	}
+	for _, w := range s.workers {
+		waitDone(ctx, s.engine.Poison(w))
+	}
+	_ = s.inserts.WaitIdle(ctx)
+	s.queues.stopAll(ctx)
+	s.cancel()
+	s.pool.Close()
+	err := ctx.Err()
+	if err != nil {
+		err = fmt.Errorf("stopping before everything finished: %w", err)
+	}
+	return err
+}
+
+func waitDone(ctx context.Context, done context.Context) {
+	select {
+	case <-done.Done():
+	case <-ctx.Done():
+	}
+}

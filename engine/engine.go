@@ -1,0 +1,220 @@
+// Package engine is hookd for embedding: load a KumoMTA-style log-hook policy, feed it log records
+// and messages, and let it deliver them (usually to webhooks) with KumoMTA's retry, bounce and expiry
+// behaviour.
+//
+//	Log / Inject ──► loggers ──► hooks (Lua: should_enqueue_log_record)
+//	                                 │ kept
+//	                                 ▼
+//	                 spool ◄──── queues (get_queue_config, retry schedule)
+//	                                 │ due
+//	                                 ▼
+//	                          sessions (custom_lua constructor: send / send_batch) ──► HTTP
+//
+// The caller's contract:
+//  1. New loads the policy and runs its pre_init and init events once.
+//  2. Start starts the actors and replays what the spool holds.
+//  3. Log and Inject return once everything they caused to be queued is in the spool.
+//  4. Stop stops intake, lets in-flight deliveries finish, and stops every actor.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/google/uuid"
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/hookd/hookd/actors"
+	"github.com/hookd/hookd/clock"
+	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
+)
+
+// Config configures an Engine. Only Policy (or PolicySource) is required.
+type Config struct {
+	// Policy is the path of the policy script. With PolicySource set it only names the script in
+	// error messages.
+	Policy string
+	// PolicySource is the policy script itself, for embedders that do not keep it in a file.
+	PolicySource []byte
+	// Spool stores queued messages. Default: an in-memory spool (nothing survives the process).
+	Spool persistence.Spool
+	// SpoolDir is where a file spool would live; kumo.define_spool may set it too. This version keeps
+	// the spool in memory unless Spool is given.
+	SpoolDir string
+	// Clock is the source of time. Default: the wall clock.
+	Clock clock.Clock
+	// Logger receives hookd's and the policy's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// NodeID is the node's UUID written into every record. Default: a random UUID.
+	NodeID string
+	// HookWorkers is the number of Lua states per log hook. Default 1.
+	HookWorkers int
+	// Extensions add Go functions to the kumo module of every Lua state.
+	Extensions []func(L *glua.LState, kumo *glua.LTable)
+	// LuaModules are Lua sources that `require` finds by name.
+	LuaModules map[string]string
+}
+
+// Stats is a snapshot of an engine's figures.
+type Stats = actors.Stats
+
+// QueueStats describes one queue.
+type QueueStats = actors.QueueStats
+
+// ErrNotStarted is returned by Log and Inject before Start.
+var ErrNotStarted = errors.New("hookd: engine not started")
+
+// Engine is one hookd node's pipeline.
+type Engine struct {
+	cfg    Config
+	policy *lua.Policy
+	spool  persistence.Spool
+
+	mu  sync.Mutex
+	sys *actors.System
+}
+
+// New loads the policy and runs its pre_init and init events. Errors read "FILE:LINE: reason".
+func New(cfg Config) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = uuid.NewString()
+	}
+	opts := lua.Options{Logger: cfg.Logger, Extensions: cfg.Extensions, Modules: cfg.LuaModules}
+	opts.HTTP.ParseDuration = message.ParseDuration
+	var p *lua.Policy
+	var err error
+	switch {
+	case cfg.PolicySource != nil:
+		name := cfg.Policy
+		if name == "" {
+			name = "policy.lua"
+		}
+		p, err = lua.LoadSource(name, cfg.PolicySource, opts)
+	case cfg.Policy != "":
+		p, err = lua.Load(cfg.Policy, opts)
+	default:
+		return nil, errors.New("hookd: no policy: set Config.Policy or Config.PolicySource")
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, policy: p, spool: cfg.Spool}
+	if e.spool == nil {
+		e.spool = persistence.NewMemory()
+	}
+	return e, nil
+}
+
+// Policy returns the loaded policy and what it configured.
+func (e *Engine) Policy() *lua.Policy { return e.policy }
+
+// Start starts the actors and replays the spool.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sys != nil {
+		return errors.New("hookd: engine already started")
+	}
+	sys, err := actors.Start(actors.Options{Policy: e.policy, Spool: e.spool, Clock: e.cfg.Clock,
+		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers})
+	if err != nil {
+		return err
+	}
+	e.sys = sys
+	return ctx.Err()
+}
+
+func (e *Engine) system() (*actors.System, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sys == nil {
+		return nil, ErrNotStarted
+	}
+	return e.sys, nil
+}
+
+// Log offers log records to the policy's log hooks, as if the engine had produced them. Missing
+// timestamp, event_time and nodeid are filled in. It returns once every hook has decided about every
+// record and everything they enqueued is in the spool.
+func (e *Engine) Log(ctx context.Context, recs ...*message.LogRecord) error {
+	sys, err := e.system()
+	if err != nil {
+		return err
+	}
+	now := e.cfg.Clock.Now()
+	events := make([]*actors.Event, len(recs))
+	for i, r := range recs {
+		if r == nil {
+			return fmt.Errorf("record %d: nil", i)
+		}
+		if !r.Type.Valid() {
+			return fmt.Errorf("record %d: field \"type\": unknown record type %q", i, r.Type)
+		}
+		e.fill(r, now)
+		events[i] = RecordEvent(r)
+	}
+	return sys.Log(ctx, events)
+}
+
+func (e *Engine) fill(r *message.LogRecord, now timeT) {
+	if r.Timestamp == 0 && r.EventTime.IsZero() {
+		r.Timestamp, r.EventTime = now.Unix(), now.UTC()
+	} else if r.EventTime.IsZero() {
+		r.EventTime = unix(r.Timestamp)
+	} else if r.Timestamp == 0 {
+		r.Timestamp = r.EventTime.Unix()
+	}
+	if r.NodeID == "" {
+		r.NodeID = e.cfg.NodeID
+	}
+}
+
+// RecordEvent wraps a record that arrived from outside: its own meta and headers stand for those of
+// the message it is about, so each log hook captures from them what it is configured to.
+func RecordEvent(r *message.LogRecord) *actors.Event {
+	meta := message.Meta(r.Meta)
+	headers := r.Headers
+	return &actors.Event{Record: r, Meta: meta, Headers: func() []message.Header { return headerList(headers) }}
+}
+
+// Stats returns the engine's running totals.
+func (e *Engine) Stats() Stats {
+	sys, err := e.system()
+	if err != nil {
+		return Stats{}
+	}
+	return sys.Stats()
+}
+
+// Queues describes every queue.
+func (e *Engine) Queues(ctx context.Context) []QueueStats {
+	sys, err := e.system()
+	if err != nil {
+		return nil
+	}
+	return sys.Queues(ctx)
+}
+
+// Stop stops intake, lets in-flight deliveries finish, stops every actor and closes the spool.
+// Queued messages stay in the spool. ctx bounds how long it waits.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	sys := e.sys
+	e.mu.Unlock()
+	var err error
+	if sys != nil {
+		err = sys.Stop(ctx)
+	}
+	return errors.Join(err, e.spool.Close())
+}

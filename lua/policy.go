@@ -1,0 +1,238 @@
+package lua
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/hookd/hookd/lua/luahttp"
+)
+
+// Options tune how a policy is loaded and what its Lua states offer.
+type Options struct {
+	// Logger receives kumo.log_* output and warnings about ignored SMTP-only calls. Default slog.Default().
+	Logger *slog.Logger
+	// HTTP configures kumo.http.
+	HTTP luahttp.Options
+	// Extensions add Go functions to the kumo module of every state (embedders' kumo.* extensions).
+	Extensions []func(L *glua.LState, kumo *glua.LTable)
+	// Modules are Lua sources that `require` finds by name before searching the file system, such as
+	// bundled helper modules.
+	Modules map[string]string
+}
+
+// Policy is a compiled policy script together with what its pre_init and init events configured.
+// Build Lua states for it with NewState; each state is owned by one goroutine at a time.
+type Policy struct {
+	name   string
+	dir    string
+	proto  *glua.FunctionProto
+	opts   Options
+	config *Config
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	first *State // the state that ran pre_init and init, handed out once by NewState
+}
+
+// Load compiles the policy file at path, runs it, then runs its pre_init and init events once.
+// Errors read "FILE:LINE: reason".
+func Load(path string, opts Options) (*Policy, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return LoadSource(path, src, opts)
+}
+
+// LoadSource is Load for a script held in memory; name stands for its file name in messages.
+func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	proto, err := glua.Compile(chunk, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &Policy{name: name, dir: filepath.Dir(name), proto: proto, opts: opts, config: &Config{},
+		log: opts.Logger}
+	s, err := p.newState(true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.runConfigEvents(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	p.first = s
+	return p, nil
+}
+
+// Name is the policy's file name.
+func (p *Policy) Name() string { return p.name }
+
+// Config is what pre_init and init configured.
+func (p *Policy) Config() *Config { return p.config }
+
+// NewState returns a Lua state with the policy loaded and its handlers registered, without running
+// pre_init or init.
+func (p *Policy) NewState() (*State, error) {
+	p.mu.Lock()
+	s := p.first
+	p.first = nil
+	p.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	return p.newState(false)
+}
+
+func (p *Policy) newState(configure bool) (*State, error) {
+	L := glua.NewState(glua.Options{SkipOpenLibs: false})
+	s := &State{L: L, policy: p, handlers: map[string][]handler{}, configuring: configure}
+	s.openKumo()
+	s.setSearchPath()
+	fn := L.NewFunctionFromProto(p.proto)
+	L.Push(fn)
+	if err := L.PCall(0, 0, nil); err != nil {
+		L.Close()
+		return nil, luaError(err)
+	}
+	return s, nil
+}
+
+func (s *State) setSearchPath() {
+	pkg, ok := s.L.GetGlobal("package").(*glua.LTable)
+	if !ok {
+		return
+	}
+	dir := s.policy.dir
+	path := filepath.Join(dir, "?.lua") + ";" + filepath.Join(dir, "?", "init.lua")
+	if cur, ok := pkg.RawGetString("path").(glua.LString); ok && cur != "" {
+		path += ";" + string(cur)
+	}
+	pkg.RawSetString("path", glua.LString(path))
+	preload, ok := pkg.RawGetString("preload").(*glua.LTable)
+	if !ok {
+		return
+	}
+	for name, src := range s.policy.opts.Modules {
+		name, src := name, src
+		preload.RawSetString(name, s.L.NewFunction(func(L *glua.LState) int {
+			fn, err := L.LoadString(src)
+			if err != nil {
+				L.RaiseError("loading bundled module %s: %v", name, err)
+			}
+			L.Push(fn)
+			L.Call(0, 1)
+			return 1
+		}))
+	}
+}
+
+// Pool keeps spare Lua states of a policy for short tasks (queue configuration) and sessions. It is
+// safe for concurrent use; a state taken with Get belongs to the caller until Put.
+type Pool struct {
+	policy *Policy
+	max    int
+	mu     sync.Mutex
+	spare  []*State
+}
+
+// NewPool returns a pool that keeps at most maxSpare idle states.
+func NewPool(p *Policy, maxSpare int) *Pool { return &Pool{policy: p, max: maxSpare} }
+
+// Get returns a spare state, or a new one.
+func (p *Pool) Get() (*State, error) {
+	p.mu.Lock()
+	if n := len(p.spare); n > 0 {
+		s := p.spare[n-1]
+		p.spare = p.spare[:n-1]
+		p.mu.Unlock()
+		return s, nil
+	}
+	p.mu.Unlock()
+	return p.policy.NewState()
+}
+
+// Put returns a state to the pool; a state that is broken or beyond the spare limit is closed.
+func (p *Pool) Put(s *State) {
+	if s == nil || s.broken {
+		s.Close()
+		return
+	}
+	p.mu.Lock()
+	if len(p.spare) < p.max {
+		p.spare = append(p.spare, s)
+		s = nil
+	}
+	p.mu.Unlock()
+	s.Close()
+}
+
+// Close closes every spare state.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	spare := p.spare
+	p.spare = nil
+	p.mu.Unlock()
+	for _, s := range spare {
+		s.Close()
+	}
+}
+
+// syntaxError turns a gopher-lua parse error into "FILE:LINE: reason".
+func syntaxError(name string, err error) error {
+	var pe *parse.Error
+	if errors.As(err, &pe) {
+		msg := strings.TrimSpace(pe.Message)
+		if pe.Token != "" {
+			msg += fmt.Sprintf(" near '%s'", pe.Token)
+		}
+		return &Error{File: name, Line: pe.Pos.Line, Msg: "syntax error: " + msg}
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// Error is a policy error with its location.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.File == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// luaError turns an error out of a protected call into a one-line error that starts with the policy
+// location, as Lua reports it ("init.lua:12: message"); the traceback is dropped.
+func luaError(err error) error {
+	var ae *glua.ApiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	if r, ok := rejectOf(ae.Object); ok {
+		return r
+	}
+	msg := ae.Object.String()
+	if i := strings.Index(msg, "\nstack traceback:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return errors.New(strings.TrimSpace(msg))
+}

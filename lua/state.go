@@ -1,0 +1,207 @@
+package lua
+
+import (
+	"errors"
+	"fmt"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/hookd/hookd/message"
+)
+
+// multipleEvents are the events that take any number of handlers, run in registration order.
+var multipleEvents = map[string]bool{
+	"pre_init": true, "validate_config": true, "get_queue_config": true, "should_enqueue_log_record": true,
+	"requeue_message": true, "throttle_insert_ready_queue": true, "get_acl_definition": true,
+}
+
+type handler struct {
+	fn    *glua.LFunction
+	where string // "init.lua:12", where kumo.on was called
+}
+
+// State is one Lua state with the policy loaded. It is not safe for concurrent use: exactly one actor
+// (or pool borrower) uses it at a time.
+type State struct {
+	L           *glua.LState
+	policy      *Policy
+	handlers    map[string][]handler
+	current     string // the event being dispatched, "" at top level
+	configuring bool   // true only in the state that runs pre_init and init
+	broken      bool   // set when the state must not be reused
+	closed      bool
+}
+
+// Policy returns the policy this state runs.
+func (s *State) Policy() *Policy { return s.policy }
+
+// Close releases the state. It is safe to call more than once, and on nil.
+func (s *State) Close() {
+	if s == nil || s.closed {
+		return
+	}
+	s.closed = true
+	s.L.Close()
+}
+
+// Discard marks the state as not reusable (for instance after an interrupted call).
+func (s *State) Discard() { s.broken = true }
+
+func (s *State) runConfigEvents() error {
+	s.configuring = true
+	defer func() { s.configuring = false }()
+	if _, _, err := s.callChain("pre_init"); err != nil {
+		return err
+	}
+	if h, ok := s.single("init"); ok {
+		if _, err := s.call("init", h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// on implements kumo.on(name, fn).
+func (s *State) on(L *glua.LState) int {
+	name := L.CheckString(1)
+	fn := L.CheckFunction(2)
+	if s.current != "" {
+		L.RaiseError("Attempting to register an event handler via `kumo.on('%s', ...)` from within the event handler '%s'. "+
+			"Event handlers must be registered at the top level of the policy script.", name, s.current)
+	}
+	where := location(L)
+	if !multipleEvents[name] {
+		if prev, ok := s.handlers[name]; ok {
+			L.RaiseError("%s event already has a handler defined at %s", name, prev[0].where)
+		}
+	}
+	s.handlers[name] = append(s.handlers[name], handler{fn: fn, where: where})
+	return 0
+}
+
+// location is "file:line" of the Lua code that called the running Go function.
+func location(L *glua.LState) string {
+	if dbg, ok := L.GetStack(1); ok {
+		if _, err := L.GetInfo("Sl", dbg, glua.LNil); err == nil && dbg.CurrentLine > 0 {
+			return fmt.Sprintf("%s:%d", dbg.Source, dbg.CurrentLine)
+		}
+	}
+	return "?"
+}
+
+func (s *State) single(name string) (handler, bool) {
+	hs := s.handlers[name]
+	if len(hs) == 0 {
+		return handler{}, false
+	}
+	return hs[0], true
+}
+
+// HasHandler reports whether the event has at least one handler.
+func (s *State) HasHandler(name string) bool { return len(s.handlers[name]) > 0 }
+
+// call runs one handler and returns its return values.
+func (s *State) call(event string, h handler, args ...glua.LValue) ([]glua.LValue, error) {
+	L := s.L
+	prev := s.current
+	s.current = event
+	defer func() { s.current = prev }()
+	base := L.GetTop()
+	L.Push(h.fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	if err := L.PCall(len(args), glua.MultRet, nil); err != nil {
+		L.SetTop(base)
+		return nil, luaError(err)
+	}
+	n := L.GetTop() - base
+	rets := make([]glua.LValue, n)
+	for i := range rets {
+		rets[i] = L.Get(base + 1 + i)
+	}
+	L.SetTop(base)
+	return rets, nil
+}
+
+// callChain dispatches a multiple-handler event: handlers run in registration order; one that
+// returns nothing or nil passes to the next; any other value is final. It returns the final value, the
+// handler that decided, and whether any did.
+func (s *State) callChain(event string, args ...glua.LValue) (glua.LValue, *handler, error) {
+	for i := range s.handlers[event] {
+		h := &s.handlers[event][i]
+		rets, err := s.call(event, *h, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(rets) == 0 || rets[0] == glua.LNil {
+			continue
+		}
+		return rets[0], h, nil
+	}
+	return nil, nil, nil
+}
+
+// ShouldEnqueue runs the should_enqueue_log_record chain for a hook's message. With no handler, or
+// when every handler passes, the answer is false.
+func (s *State) ShouldEnqueue(m *Message, hook string) (bool, error) {
+	v, _, err := s.callChain("should_enqueue_log_record", m.userdata(s.L), glua.LString(hook))
+	if err != nil {
+		return false, fmt.Errorf("should_enqueue_log_record: %w", err)
+	}
+	return v != nil && glua.LVAsBool(v), nil
+}
+
+// QueueConfig runs the get_queue_config chain for a queue; with no decision it returns the default.
+func (s *State) QueueConfig(q message.QueueName) (*QueueConfig, error) {
+	v, h, err := s.callChain("get_queue_config", glua.LString(q.Domain), optString(q.Tenant),
+		optString(q.Campaign), optString(q.RoutingDomain))
+	if err != nil {
+		return nil, fmt.Errorf("get_queue_config: %w", err)
+	}
+	if h == nil {
+		return DefaultQueueConfig(), nil
+	}
+	if ud, ok := v.(*glua.LUserData); ok {
+		if qc, ok := ud.Value.(*QueueConfig); ok {
+			return qc, nil
+		}
+	}
+	return nil, &Error{File: h.fn.Proto.SourceName, Line: h.fn.Proto.LineDefined, Msg: fmt.Sprintf(
+		"get_queue_config: the handler returned a %s; it must return the value of kumo.make_queue_config{...}", v.Type())}
+}
+
+// EgressPath runs get_egress_path_config; with no handler it returns the defaults.
+func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPathConfig, error) {
+	h, ok := s.single("get_egress_path_config")
+	if !ok {
+		return DefaultEgressPathConfig(), nil
+	}
+	rets, err := s.call("get_egress_path_config", h, glua.LString(routingDomain), glua.LString(egressSource), glua.LString(site))
+	if err != nil {
+		return nil, fmt.Errorf("get_egress_path_config: %w", err)
+	}
+	if len(rets) > 0 {
+		if ud, ok := rets[0].(*glua.LUserData); ok {
+			if e, ok := ud.Value.(*EgressPathConfig); ok {
+				return e, nil
+			}
+		}
+	}
+	return nil, &Error{File: h.fn.Proto.SourceName, Line: h.fn.Proto.LineDefined,
+		Msg: "get_egress_path_config: the handler must return the value of kumo.make_egress_path{...}"}
+}
+
+func optString(s *string) glua.LValue {
+	if s == nil {
+		return glua.LNil
+	}
+	return glua.LString(*s)
+}
+
+// errNoHandler reports a single event without a handler.
+func errNoHandler(event string) error {
+	return fmt.Errorf("event %q has no handler: kumo.on('%s', ...) was never called", event, event)
+}
+
+var errClosed = errors.New("the connection is closed")

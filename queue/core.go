@@ -1,0 +1,341 @@
+package queue
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hookd/hookd/message"
+)
+
+// Item is what the core keeps of a queued message: only what scheduling needs.
+type Item struct {
+	ID       message.SpoolID
+	Created  time.Time
+	Attempts uint16
+	Due      time.Time
+
+	heapIndex int    // position in the scheduled heap, or -1 when not scheduled
+	seq       uint64 // order of scheduling, to break ties between equal due times
+}
+
+// SessionID names one delivery session of a queue.
+type SessionID uint64
+
+// Disposition is how one delivery attempt of one message ended.
+type Disposition uint8
+
+// The dispositions of an attempt.
+const (
+	Transient Disposition = iota // TransientFailure: retry with backoff
+	Delivered                    // Delivery: done
+	Bounced                      // Bounce: done, failed
+)
+
+// Result is the outcome of one message of a batch.
+type Result struct {
+	ID          message.SpoolID
+	Disposition Disposition
+}
+
+// Action is something the caller must carry out.
+type Action interface{ isAction() }
+
+// Start opens a new session whose first batch is Batch.
+type Start struct {
+	Session SessionID
+	Batch   []*Item
+}
+
+// Deliver hands Batch to an open, idle session.
+type Deliver struct {
+	Session SessionID
+	Batch   []*Item
+}
+
+// Close ends an idle session.
+type Close struct {
+	Session SessionID
+	Reason  string
+}
+
+// Retry records that Item failed transiently: persist its new Attempts and Due.
+type Retry struct{ Item *Item }
+
+// Expire ends Item: log an Expiration with Response and remove it from storage.
+type Expire struct {
+	Item     *Item
+	Response string
+}
+
+// Forget removes Item from storage: it was delivered or bounced.
+type Forget struct{ Item *Item }
+
+// Undeliverable asks for a TransientFailure record for Item, whose queue has no protocol that can
+// deliver; Attempts is its count before this failure. A Retry or Expire for it follows.
+type Undeliverable struct {
+	Item     *Item
+	Attempts uint16
+}
+
+func (Start) isAction()         {}
+func (Deliver) isAction()       {}
+func (Close) isAction()         {}
+func (Retry) isAction()         {}
+func (Expire) isAction()        {}
+func (Forget) isAction()        {}
+func (Undeliverable) isAction() {}
+
+// Close reasons.
+const (
+	ReasonIdle          = "idle timeout"
+	ReasonMaxDeliveries = "max_deliveries_per_connection reached"
+	ReasonDrain         = "queue draining"
+	ReasonOverLimit     = "connection_limit lowered"
+)
+
+type session struct {
+	id        SessionID
+	inflight  []*Item // nil when idle
+	idleSince time.Time
+	delivered int
+}
+
+// Core is the state of one scheduled queue. It is not safe for concurrent use: one actor owns it.
+type Core struct {
+	cfg      Config
+	rand     func() float64
+	items    map[message.SpoolID]*Item
+	sched    itemHeap
+	ready    fifo
+	sessions map[SessionID]*session
+	idle     []*session // LIFO: the most recently used idle session is reused first
+	nextID   SessionID
+	seq      uint64
+	draining bool
+}
+
+// New returns an empty queue core. rand yields uniform values in [0, 1) for retry jitter.
+func New(cfg Config, rand func() float64) *Core {
+	return &Core{
+		cfg:      cfg.normalized(),
+		rand:     rand,
+		items:    make(map[message.SpoolID]*Item),
+		sessions: make(map[SessionID]*session),
+	}
+}
+
+// Config returns the configuration in force.
+func (c *Core) Config() Config { return c.cfg }
+
+// SetConfig replaces the configuration (a refresh) and re-plans.
+func (c *Core) SetConfig(cfg Config, now time.Time) []Action {
+	c.cfg = cfg.normalized()
+	return c.plan(now, nil)
+}
+
+// Insert adds a message. A zero Due means due now.
+func (c *Core) Insert(it *Item, now time.Time) []Action {
+	if _, dup := c.items[it.ID]; dup {
+		return nil
+	}
+	if it.Due.IsZero() {
+		it.Due = now
+	}
+	it.heapIndex = -1
+	c.items[it.ID] = it
+	c.schedule(it)
+	return c.plan(now, nil)
+}
+
+// Tick re-plans at now: due messages become ready, idle sessions time out.
+func (c *Core) Tick(now time.Time) []Action { return c.plan(now, nil) }
+
+// Finished reports the end of a session's batch. Messages of the batch missing from results count as
+// transient failures. closed says the session ended itself (its connection was closed).
+func (c *Core) Finished(id SessionID, results []Result, closed bool, now time.Time) []Action {
+	s := c.sessions[id]
+	if s == nil {
+		return nil
+	}
+	byID := make(map[message.SpoolID]Disposition, len(results))
+	for _, r := range results {
+		byID[r.ID] = r.Disposition
+	}
+	var acts []Action
+	for _, it := range s.inflight {
+		switch byID[it.ID] {
+		case Delivered, Bounced:
+			delete(c.items, it.ID)
+			acts = append(acts, Forget{Item: it})
+		default:
+			acts = append(acts, c.fail(it, now))
+		}
+	}
+	s.delivered += len(s.inflight)
+	s.inflight = nil
+	switch {
+	case closed:
+		delete(c.sessions, id)
+	case c.draining:
+		acts = c.endSession(s, ReasonDrain, acts)
+	case s.delivered >= c.cfg.MaxDeliveriesPerConnection:
+		acts = c.endSession(s, ReasonMaxDeliveries, acts)
+	default:
+		s.idleSince = now
+		c.idle = append(c.idle, s)
+	}
+	return c.plan(now, acts)
+}
+
+// Drain stops handing out work: idle sessions close now, busy ones when their batch finishes.
+// Messages stay queued.
+func (c *Core) Drain(now time.Time) []Action {
+	c.draining = true
+	return c.plan(now, nil)
+}
+
+// Drained reports whether a draining queue has no session left.
+func (c *Core) Drained() bool { return c.draining && len(c.sessions) == 0 }
+
+// Wake returns when Tick must next be called, if ever.
+func (c *Core) Wake() (time.Time, bool) {
+	var at time.Time
+	ok := false
+	if len(c.sched) > 0 && (!c.draining || !c.cfg.Deliverable) {
+		at, ok = c.sched[0].Due, true
+	}
+	for _, s := range c.idle {
+		if d := s.idleSince.Add(c.cfg.IdleTimeout); !ok || d.Before(at) {
+			at, ok = d, true
+		}
+	}
+	return at, ok
+}
+
+// Counts reports how many messages are waiting for their due time, ready, and in flight.
+func (c *Core) Counts() (scheduled, ready, inflight int) {
+	scheduled, ready = len(c.sched), c.ready.len()
+	return scheduled, ready, len(c.items) - scheduled - ready
+}
+
+// Len is the number of messages the queue holds, in any state.
+func (c *Core) Len() int { return len(c.items) }
+
+// Sessions is the number of open sessions.
+func (c *Core) Sessions() int { return len(c.sessions) }
+
+// Items calls fn for every message the queue holds, in no particular order.
+func (c *Core) Items(fn func(*Item)) {
+	for _, it := range c.items {
+		fn(it)
+	}
+}
+
+// fail applies the retry schedule to a transiently failed item: it is rescheduled, or expires when
+// its next attempt would fall past max_age.
+func (c *Core) fail(it *Item, now time.Time) Action {
+	delay := c.cfg.RetryDelay(it.Attempts, c.rand())
+	if delay < time.Second {
+		delay = time.Second // never retry in a busy loop, whatever the configuration
+	}
+	if it.Attempts < math.MaxUint16 {
+		it.Attempts++
+	}
+	if age := now.Sub(it.Created); age+delay > c.cfg.MaxAge {
+		delete(c.items, it.ID)
+		return Expire{Item: it, Response: fmt.Sprintf(
+			"Next delivery time would be %s after creation, which exceeds max_age=%s",
+			message.FormatDuration(age+delay), message.FormatDuration(c.cfg.MaxAge))}
+	}
+	it.Due = now.Add(delay)
+	c.schedule(it)
+	return Retry{Item: it}
+}
+
+func (c *Core) schedule(it *Item) {
+	c.seq++
+	it.seq = c.seq
+	heap.Push(&c.sched, it)
+}
+
+func (c *Core) endSession(s *session, reason string, acts []Action) []Action {
+	delete(c.sessions, s.id)
+	return append(acts, Close{Session: s.id, Reason: reason})
+}
+
+// plan moves due messages forward and matches ready messages with sessions.
+func (c *Core) plan(now time.Time, acts []Action) []Action {
+	for len(c.sched) > 0 && !c.sched[0].Due.After(now) {
+		it := heap.Pop(&c.sched).(*Item)
+		if c.cfg.Deliverable {
+			c.ready.push(it)
+			continue
+		}
+		acts = append(acts, Undeliverable{Item: it, Attempts: it.Attempts}, c.fail(it, now))
+	}
+	acts = c.closeIdle(now, acts)
+	if c.draining {
+		return acts
+	}
+	for c.ready.len() > 0 && len(c.idle) > 0 {
+		s := c.idle[len(c.idle)-1]
+		c.idle = c.idle[:len(c.idle)-1]
+		s.inflight = c.takeBatch()
+		acts = append(acts, Deliver{Session: s.id, Batch: s.inflight})
+	}
+	target := IdealConnections(c.cfg.ConnectionLimit, c.ready.len())
+	for c.ready.len() > 0 && len(c.sessions) < target {
+		c.nextID++
+		s := &session{id: c.nextID, inflight: c.takeBatch()}
+		c.sessions[s.id] = s
+		acts = append(acts, Start{Session: s.id, Batch: s.inflight})
+	}
+	return acts
+}
+
+// closeIdle ends idle sessions that timed out, all idle sessions while draining, and idle sessions
+// above the connection limit.
+func (c *Core) closeIdle(now time.Time, acts []Action) []Action {
+	kept := c.idle[:0]
+	over := len(c.sessions) - c.cfg.ConnectionLimit
+	for _, s := range c.idle {
+		switch {
+		case c.draining:
+			acts = c.endSession(s, ReasonDrain, acts)
+		case !now.Before(s.idleSince.Add(c.cfg.IdleTimeout)):
+			acts = c.endSession(s, ReasonIdle, acts)
+			over--
+		case over > 0:
+			acts = c.endSession(s, ReasonOverLimit, acts)
+			over--
+		default:
+			kept = append(kept, s)
+		}
+	}
+	for i := len(kept); i < len(c.idle); i++ {
+		c.idle[i] = nil
+	}
+	c.idle = kept
+	return acts
+}
+
+func (c *Core) takeBatch() []*Item {
+	n := min(c.cfg.BatchSize, c.ready.len())
+	batch := make([]*Item, n)
+	for i := range batch {
+		batch[i] = c.ready.pop()
+	}
+	return batch
+}
+
+// IdealConnections is KumoMTA's target number of sessions for a ready queue of readyLen messages:
+// ceil(limit * (1 - e^(-0.023*readyLen))), never more than readyLen.
+func IdealConnections(limit, readyLen int) int {
+	if readyLen <= 0 || limit <= 0 {
+		return 0
+	}
+	n := int(math.Ceil(float64(limit) * (1 - math.Exp(-0.023*float64(readyLen)))))
+	return min(n, readyLen, limit)
+}

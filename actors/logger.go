@@ -12,6 +12,7 @@ import (
 // logger is the actor of one configured log hook's intake: it applies per_record enable, captures
 // the configured meta and headers into each record, and hands the records to the hook's workers.
 type logger struct {
+	stats   *counters
 	cfg     *lua.HookConfig
 	credits *Credits
 	workers []*actor.PID
@@ -33,6 +34,7 @@ func (l *logger) Receive(c *actor.Context) {
 	out := hookBatch{ack: b.ack, credits: l.credits, records: make([]*message.LogRecord, 0, len(b.events))}
 	for _, ev := range b.events {
 		if !l.cfg.Enabled(ev.Record.Type) || isLogRecord(ev.Record) {
+			l.stats.disabled.Add(1)
 			l.credits.Release(1)
 			b.ack.Done(nil)
 			continue

@@ -10,8 +10,8 @@ import (
 // as the source of captured meta and headers.
 type Event struct {
 	Record  *message.LogRecord
-	Meta    message.Meta                // the full meta of the message the record is about
-	Headers func() []message.Header     // the headers of that message, parsed on demand
+	Meta    message.Meta            // the full meta of the message the record is about
+	Headers func() []message.Header // the headers of that message, parsed on demand
 }
 
 // logBatch carries events from a producer to one logger actor.

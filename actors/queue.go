@@ -29,10 +29,10 @@ type queueActor struct {
 	problem      string        // why the queue cannot deliver, "" when it can
 	refreshEvery time.Duration // how often get_queue_config runs again
 	pid          *actor.PID
-	timer    clock.Timer
-	armedAt  time.Time
-	refresh  clock.Timer
-	drainers []chan struct{}
+	timer        clock.Timer
+	armedAt      time.Time
+	refresh      clock.Timer
+	drainers     []chan struct{}
 }
 
 // sessionInfo is the part of a queue's configuration its sessions use.

@@ -5,6 +5,7 @@ import "sync/atomic"
 // counters are the system's running totals, updated by every actor.
 type counters struct {
 	received   atomic.Uint64 // records offered to log hooks (one per hook)
+	disabled   atomic.Uint64 // records a hook's per_record settings turned away
 	kept       atomic.Uint64 // records a hook's should_enqueue_log_record kept
 	dropped    atomic.Uint64 // records it dropped
 	hookErrors atomic.Uint64 // records lost to an error in a hook
@@ -21,6 +22,7 @@ type counters struct {
 // Stats is a snapshot of the system's figures.
 type Stats struct {
 	Received   uint64 // records offered to log hooks (counted once per hook)
+	Disabled   uint64 // records turned away by a hook's per_record enable = false
 	Kept       uint64 // records kept by should_enqueue_log_record
 	Dropped    uint64 // records it declined
 	HookErrors uint64 // records lost to an error in the policy
@@ -39,7 +41,7 @@ type Stats struct {
 func (s *System) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		Received: c.received.Load(), Kept: c.kept.Load(), Dropped: c.dropped.Load(),
+		Received: c.received.Load(), Disabled: c.disabled.Load(), Kept: c.kept.Load(), Dropped: c.dropped.Load(),
 		HookErrors: c.hookErrors.Load(), Enqueued: c.enqueued.Load(), Delivered: c.delivered.Load(),
 		Transient: c.transient.Load(), Bounced: c.bounced.Load(), Expired: c.expired.Load(),
 		Queued: c.queued.Load(), Sessions: c.sessions.Load(), Queues: s.queues.len(), Panics: c.Panics.Load(),

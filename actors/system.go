@@ -20,11 +20,11 @@ import (
 
 // Options configure a System.
 type Options struct {
-	Policy *lua.Policy        // required: a loaded policy
-	Spool  persistence.Spool  // required
-	Clock  clock.Clock        // default clock.Real
-	Logger *slog.Logger       // default slog.Default()
-	NodeID string             // the node's UUID, written into every record
+	Policy *lua.Policy       // required: a loaded policy
+	Spool  persistence.Spool // required
+	Clock  clock.Clock       // default clock.Real
+	Logger *slog.Logger      // default slog.Default()
+	NodeID string            // the node's UUID, written into every record
 	// HookWorkers is the number of Lua states (worker actors) per log hook. Default 1.
 	HookWorkers int
 	// InsertCredits bounds the messages on their way from hooks to queues. Default 65536.
@@ -121,7 +121,7 @@ func (s *System) spawnHooks() error {
 		credits := NewCredits(cfg.BackPressure)
 		cfg := cfg
 		pid, err := s.spawn(func() actor.Receiver {
-			return &logger{cfg: cfg, credits: credits, workers: workers}
+			return &logger{stats: &s.stats, cfg: cfg, credits: credits, workers: workers}
 		}, "logger", "hook-"+cfg.Name)
 		if err != nil {
 			return err

@@ -25,18 +25,18 @@ func (s *State) openKumo() {
 	L := s.L
 	kumo := L.NewTable()
 	fns := map[string]glua.LGFunction{
-		"on":                 s.on,
-		"configure_log_hook": s.configureLogHook,
-		"define_spool":       s.defineSpool,
+		"on":                  s.on,
+		"configure_log_hook":  s.configureLogHook,
+		"define_spool":        s.defineSpool,
 		"start_http_listener": s.startHTTPListener,
-		"make_queue_config":  makeQueueConfig,
-		"make_egress_path":   makeEgressPath,
-		"reject":             reject,
-		"disconnect":         reject,
-		"log_debug":          s.logAt(slog.LevelDebug),
-		"log_info":           s.logAt(slog.LevelInfo),
-		"log_warn":           s.logAt(slog.LevelWarn),
-		"log_error":          s.logAt(slog.LevelError),
+		"make_queue_config":   makeQueueConfig,
+		"make_egress_path":    makeEgressPath,
+		"reject":              reject,
+		"disconnect":          reject,
+		"log_debug":           s.logAt(slog.LevelDebug),
+		"log_info":            s.logAt(slog.LevelInfo),
+		"log_warn":            s.logAt(slog.LevelWarn),
+		"log_error":           s.logAt(slog.LevelError),
 	}
 	for name, fn := range fns {
 		kumo.RawSetString(name, L.NewFunction(fn))

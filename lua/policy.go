@@ -60,7 +60,7 @@ func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
 	}
 	chunk, err := parse.Parse(bytes.NewReader(src), name)
 	if err != nil {
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, src, err)
 	}
 	proto, err := glua.Compile(chunk, name)
 	if err != nil {
@@ -194,14 +194,21 @@ func (p *Pool) Close() {
 }
 
 // syntaxError turns a gopher-lua parse error into "FILE:LINE: reason".
-func syntaxError(name string, err error) error {
+func syntaxError(name string, src []byte, err error) error {
 	var pe *parse.Error
 	if errors.As(err, &pe) {
 		msg := strings.TrimSpace(pe.Message)
-		if pe.Token != "" {
+		if !strings.Contains(msg, "syntax error") {
+			msg = "syntax error: " + msg
+		}
+		line := pe.Pos.Line
+		if line < 1 { // the parser ran into the end of the file
+			line = bytes.Count(src, []byte("\n")) + 1
+			msg += " at the end of the file"
+		} else if pe.Token != "" {
 			msg += fmt.Sprintf(" near '%s'", pe.Token)
 		}
-		return &Error{File: name, Line: pe.Pos.Line, Msg: "syntax error: " + msg}
+		return &Error{File: name, Line: line, Msg: msg}
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }

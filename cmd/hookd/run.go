@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hookd/hookd/engine"
+	"github.com/hookd/hookd/httpapi"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	policy := fs.String("policy", "", "policy script (required)")
+	spool := fs.String("spool", "", "spool directory (default: the policy's define_spool, else ./hookd-data)")
+	listen := fs.String("http", "", "HTTP API address (default: the policy's start_http_listener, else 127.0.0.1:8000)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight deliveries")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *policy == "" {
+		fmt.Fprintln(stderr, "hookd run: --policy is required")
+		return 2
+	}
+	log, err := newLogger(stderr, *level)
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd run:", err)
+		return 2
+	}
+	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	cfg := eng.Policy().Config()
+	spoolDir := firstOf(*spool, "./hookd-data")
+	if *spool == "" && len(cfg.Spools) > 0 {
+		spoolDir = cfg.Spools[0].Path
+	}
+	addr := firstOf(*listen, "127.0.0.1:8000")
+	if *listen == "" && len(cfg.Listeners) > 0 {
+		addr = cfg.Listeners[0].Listen
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd run:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := eng.Start(ctx); err != nil {
+		fmt.Fprintln(stderr, "hookd run:", err)
+		return 1
+	}
+	srv := &http.Server{Handler: httpapi.New(eng, httpapi.Options{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("hookd running", "policy", *policy, "spool", spoolDir, "hooks", len(cfg.Hooks))
+	fmt.Fprintf(stdout, "hookd: listening on http://%s\n", ln.Addr())
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		log.Error("HTTP server failed", "error", err)
+	}
+	stop() // a second signal now ends the process at once
+	log.Info("stopping: refusing new work and draining deliveries", "timeout", *drain)
+	sctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	err = errors.Join(srv.Shutdown(sctx), eng.Stop(sctx))
+	if err != nil {
+		log.Error("stopped with work unfinished", "error", err)
+		return 1
+	}
+	st := eng.Stats()
+	log.Info("stopped", "delivered", st.Delivered, "queued", st.Queued)
+	return 0
+}
+
+func firstOf(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,216 @@
+// Package httpapi is hookd's HTTP API: log records in, messages in, liveness and queue figures out.
+// cmd/hookd serves it; an embedder can mount it on its own server.
+//
+//	POST /api/log/v1            one JSON record, a JSON array of records, or NDJSON
+//	POST /api/inject/v1         KumoMTA's injection request (subset) plus hookd's "meta"
+//	GET  /api/check-liveness/v1 200 while the node accepts work
+//	GET  /api/admin/queues/v1   every queue's figures
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hookd/hookd/actors"
+	"github.com/hookd/hookd/engine"
+	"github.com/hookd/hookd/message"
+)
+
+// Options tune the API.
+type Options struct {
+	// MaxBody is the largest request body accepted (413 beyond). Default 64 MiB.
+	MaxBody int64
+	// MaxRecords is the most records one /api/log/v1 request may carry. Default 100,000.
+	MaxRecords int
+	// AcceptTimeout bounds how long a request waits for room in the pipeline before it is refused
+	// with 503 and Retry-After. Default 10 s.
+	AcceptTimeout time.Duration
+	// Logger receives request errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves the API for one engine.
+type Handler struct {
+	eng  *engine.Engine
+	opts Options
+	mux  *http.ServeMux
+}
+
+// New returns the API of eng.
+func New(eng *engine.Engine, opts Options) *Handler {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 64 << 20
+	}
+	if opts.MaxRecords <= 0 {
+		opts.MaxRecords = 100_000
+	}
+	if opts.AcceptTimeout <= 0 {
+		opts.AcceptTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /api/log/v1", h.log)
+	h.mux.HandleFunc("POST /api/inject/v1", h.inject)
+	h.mux.HandleFunc("GET /api/check-liveness/v1", h.liveness)
+	h.mux.HandleFunc("GET /api/admin/queues/v1", h.queues)
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.opts.MaxBody))
+		} else {
+			writeError(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func (h *Handler) log(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	recs, err := DecodeRecords(body, r.Header.Get("Content-Type"), h.opts.MaxRecords)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.AcceptTimeout)
+	defer cancel()
+	if err := h.eng.Log(ctx, recs...); err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(recs)})
+}
+
+func (h *Handler) inject(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	req, err := engine.ParseInjectRequest(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.AcceptTimeout)
+	defer cancel()
+	res, err := h.eng.Inject(ctx, req, peerIP(r))
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// refuse answers a request the engine could not take: 503 with Retry-After when it is busy or
+// stopping, 500 otherwise.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	h.opts.Logger.Warn("request refused", "path", r.URL.Path, "error", err)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, actors.ErrStopped) ||
+		errors.Is(err, engine.ErrNotStarted) || errors.Is(err, context.Canceled) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.AcceptTimeout/time.Second)))
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	w.Header().Set("Retry-After", "5")
+	writeError(w, http.StatusServiceUnavailable, err.Error())
+}
+
+func (h *Handler) liveness(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.Queues(ctx)})
+}
+
+// DecodeRecords parses a /api/log/v1 body: one JSON object, a JSON array of objects, or NDJSON (with
+// Content-Type application/x-ndjson, or several values one after another). Errors name the record
+// index and the field; a body with any bad record yields no records at all.
+func DecodeRecords(body []byte, contentType string, max int) ([]*message.LogRecord, error) {
+	raws, err := splitRecords(body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	if len(raws) == 0 {
+		return nil, errors.New("no records in the request body")
+	}
+	if max > 0 && len(raws) > max {
+		return nil, fmt.Errorf("%d records in one request, the limit is %d", len(raws), max)
+	}
+	recs := make([]*message.LogRecord, len(raws))
+	for i, raw := range raws {
+		rec, err := message.DecodeRecord(raw)
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, err)
+		}
+		recs[i] = rec
+	}
+	return recs, nil
+}
+
+func splitRecords(body []byte, contentType string) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' && !isNDJSON(contentType) {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, fmt.Errorf("the body is not a JSON array of records: %v", err)
+		}
+		return raws, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	var raws []json.RawMessage
+	for i := 0; ; i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			return raws, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("record %d: malformed JSON: %v", i, err)
+		}
+		raws = append(raws, raw)
+	}
+}
+
+func isNDJSON(ct string) bool {
+	return bytes.HasPrefix([]byte(ct), []byte("application/x-ndjson")) || bytes.HasPrefix([]byte(ct), []byte("application/jsonl"))
+}
+
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

@@ -1,0 +1,310 @@
+package luaserde
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// MaxDepth is the deepest nesting of tables (JSON arrays and objects) that
+// the encoders and decoders in this package accept.
+const MaxDepth = 128
+
+// JSONMarshaler is implemented by Go values, carried in the Value field of a
+// Lua userdata, that know how to serialise themselves. Other packages use it
+// to make their userdata (a Message, for instance) encodable with
+// kumo.json_encode. The returned bytes must be one valid JSON value.
+type JSONMarshaler interface {
+	LuaToJSON() ([]byte, error)
+}
+
+// ToJSON encodes v as compact JSON following the mapping described in the
+// package documentation. Object keys come out in the table's insertion order.
+func ToJSON(v lua.LValue) ([]byte, error) {
+	return AppendJSON(nil, v)
+}
+
+// AppendJSON appends the compact JSON encoding of v to dst and returns the
+// extended buffer. On error the returned buffer is dst unchanged.
+func AppendJSON(dst []byte, v lua.LValue) ([]byte, error) {
+	enc := encoder{buf: dst, stack: make([]*lua.LTable, 0, 8)}
+	if err := enc.value(v); err != nil {
+		return dst, err
+	}
+	return enc.buf, nil
+}
+
+// ToJSONPretty encodes v as JSON indented by two spaces per level, with the
+// keys of every object sorted (byte-wise), as kumo.json_encode_pretty does.
+func ToJSONPretty(v lua.LValue) ([]byte, error) {
+	enc := encoder{pretty: true}
+	if err := enc.value(v); err != nil {
+		return nil, err
+	}
+	return enc.buf, nil
+}
+
+// encoder writes one value. stack holds the tables being encoded, outermost
+// first; it is both the cycle detector and the depth counter.
+type encoder struct {
+	buf    []byte
+	pretty bool
+	stack  []*lua.LTable
+}
+
+func (e *encoder) value(v lua.LValue) error {
+	switch x := v.(type) {
+	case *lua.LNilType:
+		e.buf = append(e.buf, "null"...)
+	case lua.LBool:
+		e.buf = strconv.AppendBool(e.buf, bool(x))
+	case lua.LNumber:
+		b, err := appendNumber(e.buf, float64(x))
+		if err != nil {
+			return err
+		}
+		e.buf = b
+	case lua.LString:
+		e.buf = appendString(e.buf, string(x))
+	case *lua.LTable:
+		return e.table(x)
+	case *lua.LUserData:
+		return e.userdata(x)
+	default:
+		return &encodeError{reason: "cannot serialise a " + v.Type().String()}
+	}
+	return nil
+}
+
+func (e *encoder) userdata(ud *lua.LUserData) error {
+	raw, err := marshalUserData(ud)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if e.pretty {
+		err = json.Indent(&out, raw, e.indentPrefix(), "  ")
+	} else {
+		err = json.Compact(&out, raw)
+	}
+	if err != nil {
+		return &encodeError{reason: fmt.Sprintf("%T.LuaToJSON returned invalid JSON: %v", ud.Value, err)}
+	}
+	e.buf = append(e.buf, out.Bytes()...)
+	return nil
+}
+
+// marshalUserData calls the JSONMarshaler carried by ud, if any.
+func marshalUserData(ud *lua.LUserData) ([]byte, error) {
+	m, ok := ud.Value.(JSONMarshaler)
+	if !ok {
+		return nil, &encodeError{reason: fmt.Sprintf("cannot serialise userdata holding %T", ud.Value)}
+	}
+	raw, err := m.LuaToJSON()
+	if err != nil {
+		return nil, &encodeError{reason: fmt.Sprintf("%T.LuaToJSON: %v", ud.Value, err)}
+	}
+	return raw, nil
+}
+
+func (e *encoder) indentPrefix() string {
+	return strings.Repeat("  ", len(e.stack))
+}
+
+// newline starts a new line indented for the given nesting level.
+func (e *encoder) newline(level int) {
+	e.buf = append(e.buf, '\n')
+	for range level {
+		e.buf = append(e.buf, ' ', ' ')
+	}
+}
+
+// push enters tbl, refusing cycles and excessive depth.
+func (e *encoder) push(tbl *lua.LTable) error {
+	if slices.Contains(e.stack, tbl) {
+		return &encodeError{reason: "table contains itself (cycle)"}
+	}
+	if len(e.stack) >= MaxDepth {
+		return &encodeError{reason: fmt.Sprintf("tables nested deeper than %d levels", MaxDepth)}
+	}
+	e.stack = append(e.stack, tbl)
+	return nil
+}
+
+func (e *encoder) pop() { e.stack = e.stack[:len(e.stack)-1] }
+
+func (e *encoder) table(tbl *lua.LTable) error {
+	if err := e.push(tbl); err != nil {
+		return err
+	}
+	defer e.pop()
+	switch n := arrayLen(tbl); {
+	case n > 0:
+		return e.array(tbl, n)
+	case e.pretty:
+		return e.sortedObject(tbl)
+	default:
+		return e.object(tbl)
+	}
+}
+
+func (e *encoder) array(tbl *lua.LTable, n int) error {
+	e.buf = append(e.buf, '[')
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			e.buf = append(e.buf, ',')
+		}
+		if e.pretty {
+			e.newline(len(e.stack))
+		}
+		if err := e.value(tbl.RawGetInt(i)); err != nil {
+			return prependPath(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	e.closeContainer(']')
+	return nil
+}
+
+// closeContainer writes the closing bracket of the innermost container,
+// on its own line when pretty printing.
+func (e *encoder) closeContainer(c byte) {
+	if e.pretty {
+		e.newline(len(e.stack) - 1)
+	}
+	e.buf = append(e.buf, c)
+}
+
+// object writes tbl in insertion order. Number keys are rare in objects,
+// so the check that no number key collides with a string key once
+// stringified runs only when one was seen.
+func (e *encoder) object(tbl *lua.LTable) error {
+	e.buf = append(e.buf, '{')
+	first, sawNumber := true, false
+	for k, v := tbl.Next(lua.LNil); k != lua.LNil; k, v = tbl.Next(k) {
+		key, err := keyString(k)
+		if err != nil {
+			return err
+		}
+		_, isNumber := k.(lua.LNumber)
+		sawNumber = sawNumber || isNumber
+		if !first {
+			e.buf = append(e.buf, ',')
+		}
+		first = false
+		e.buf = appendString(e.buf, key)
+		e.buf = append(e.buf, ':')
+		if err := e.value(v); err != nil {
+			return prependPath(err, pathKey(key))
+		}
+	}
+	e.buf = append(e.buf, '}')
+	if sawNumber {
+		return checkKeyCollisions(tbl)
+	}
+	return nil
+}
+
+func (e *encoder) sortedObject(tbl *lua.LTable) error {
+	entries, err := sortedEntries(tbl)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return nil
+	}
+	e.buf = append(e.buf, '{')
+	for i, ent := range entries {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.newline(len(e.stack))
+		e.buf = appendString(e.buf, ent.key)
+		e.buf = append(e.buf, ": "...)
+		if err := e.value(ent.value); err != nil {
+			return prependPath(err, pathKey(ent.key))
+		}
+	}
+	e.closeContainer('}')
+	return nil
+}
+
+// appendNumber writes f the way encoding/json does (shortest round-trip
+// form, exponent only outside [1e-6, 1e21)), so whole numbers have no
+// fraction.
+func appendNumber(dst []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) {
+		return dst, &encodeError{reason: "cannot serialise NaN"}
+	}
+	if math.IsInf(f, 0) {
+		return dst, &encodeError{reason: "cannot serialise an infinite number"}
+	}
+	abs := math.Abs(f)
+	if abs == 0 || (abs >= 1e-6 && abs < 1e21) {
+		return strconv.AppendFloat(dst, f, 'f', -1, 64), nil
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
+	// Turn e-07 into e-7, as encoding/json does.
+	if n := len(dst) - start; n >= 4 && dst[len(dst)-4] == 'e' && dst[len(dst)-3] == '-' && dst[len(dst)-2] == '0' {
+		dst[len(dst)-2] = dst[len(dst)-1]
+		dst = dst[:len(dst)-1]
+	}
+	return dst, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string. Bytes that are not valid UTF-8
+// become U+FFFD; '<', '>' and '&' are left alone (no HTML escaping).
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -112,3 +112,18 @@ func TestQueueWithoutProtocol(t *testing.T) {
 		t.Fatalf("the message should wait for its retry in 20m: %+v %v", e, err)
 	}
 }
+
+func TestConfigRefresh(t *testing.T) {
+	wh := newWebhook(t)
+	src := strings.Replace(mailPolicy, "if domain == 'mail' then", "kumo.test_event('config:' .. domain)\n\tif domain == 'mail' then", 1)
+	src = strings.Replace(src, "retry_interval = '1m', max_age = '3m',", "retry_interval = '1m', max_age = '3m', refresh_interval = '10m',", 1)
+	r := startRig(t, src, wh.URL)
+	inject(t, r, "mail")
+	eventually(t, "the queue resolved its config", func() bool { return r.events.count("config:mail") == 1 })
+	r.clock.Advance(9 * time.Minute)
+	if n := r.events.count("config:mail"); n != 1 {
+		t.Fatalf("get_queue_config ran %d times before refresh_interval", n)
+	}
+	r.clock.Advance(time.Minute)
+	eventually(t, "the config is refreshed after refresh_interval", func() bool { return r.events.count("config:mail") == 2 })
+}

@@ -65,9 +65,11 @@ type queueSnapshot struct{ reply chan QueueStats }
 
 // QueueStats describes one queue.
 type QueueStats struct {
-	Name                       string
-	Scheduled, Ready, InFlight int
-	Sessions                   int
-	Deliverable                bool
-	Problem                    string // why the queue cannot deliver, if it cannot
+	Name        string `json:"name"`
+	Scheduled   int    `json:"scheduled"` // waiting for their due time
+	Ready       int    `json:"ready"`     // due, waiting for a session
+	InFlight    int    `json:"in_flight"` // handed to a session
+	Sessions    int    `json:"sessions"`
+	Deliverable bool   `json:"deliverable"`
+	Problem     string `json:"problem,omitempty"` // why the queue cannot deliver, if it cannot
 }

@@ -62,6 +62,10 @@ func (q *queueActor) Receive(c *actor.Context) {
 	case actor.Stopped:
 		q.stopTimers()
 		q.spoolHeld()
+		for id, pid := range q.conns {
+			c.Engine().Poison(pid)
+			delete(q.conns, id)
+		}
 		return
 	case insert:
 		if m.held != nil {
@@ -75,9 +79,8 @@ func (q *queueActor) Receive(c *actor.Context) {
 		q.armedAt = time.Time{}
 		q.apply(c, q.core.Tick(now), now)
 	case sessionDone:
-		delete(q.conns, m.session)
-		if !m.closed {
-			q.conns[m.session] = c.Sender()
+		if m.closed {
+			delete(q.conns, m.session)
 		}
 		q.apply(c, q.core.Finished(m.session, m.results, m.closed, now), now)
 	case refreshConfig:
@@ -160,8 +163,16 @@ func (q *queueActor) work(batch []*queue.Item) sessionWork {
 
 func (q *queueActor) startSession(c *actor.Context, id queue.SessionID, batch []*queue.Item) {
 	info := q.info
-	pid := c.SpawnChild(func() actor.Receiver { return newConnActor(q.sys, info, id) },
-		"conn", q.sys.actorOpts(fmt.Sprint(id))...)
+	// Connection actors are not hollywood children of the queue: a child that stops itself would be
+	// stopped a second time by its parent's cleanup, and hollywood never acknowledges that second
+	// stop. The queue ends its sessions itself (closeSession) and stops the rest when it stops.
+	pid, err := q.sys.spawn(func() actor.Receiver { return newConnActor(q.sys, info, id) },
+		"conn", fmt.Sprintf("%s/%d", q.name, id))
+	if err != nil {
+		q.sys.log.Error("starting a session", "queue", q.name, "error", err)
+		q.apply(c, q.core.Finished(id, nil, true, q.sys.clock.Now()), q.sys.clock.Now())
+		return
+	}
 	q.conns[id] = pid
 	c.Send(pid, q.work(batch))
 }

@@ -147,6 +147,9 @@ func (s *System) recover() error {
 	return err
 }
 
+// Accepting reports whether the system takes new work (it is not stopping).
+func (s *System) Accepting() bool { return !s.stopping.Load() }
+
 // Log offers records to every log hook and returns once each hook has decided about each record
 // and everything it enqueued is durable.
 func (s *System) Log(ctx context.Context, events []*Event) error {

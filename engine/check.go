@@ -97,8 +97,8 @@ func probeQueue(st *lua.State, p *Probe) error {
 	if qc.CustomLua != nil {
 		p.Deliverer = qc.CustomLua.Constructor
 		if !st.HasHandler(qc.CustomLua.Constructor) {
-			return fmt.Errorf("queue %s: protocol.custom_lua.constructor %q has no handler (kumo.on('%s', ...) is missing)",
-				p.Queue, qc.CustomLua.Constructor, qc.CustomLua.Constructor)
+			return fmt.Errorf("%s: queue %s: protocol.custom_lua.constructor %q has no handler (kumo.on('%s', ...) is missing)",
+				qc.Where, p.Queue, qc.CustomLua.Constructor, qc.CustomLua.Constructor)
 		}
 	}
 	return nil

@@ -188,6 +188,19 @@ func RecordEvent(r *message.LogRecord) *actors.Event {
 	return &actors.Event{Record: r, Meta: meta, Headers: func() []message.Header { return headerList(headers) }}
 }
 
+// Accepting returns nil while the engine takes work, else why it does not (ErrNotStarted, or
+// actors.ErrStopped once Stop began).
+func (e *Engine) Accepting() error {
+	sys, err := e.system()
+	if err != nil {
+		return err
+	}
+	if !sys.Accepting() {
+		return actors.ErrStopped
+	}
+	return nil
+}
+
 // Stats returns the engine's running totals.
 func (e *Engine) Stats() Stats {
 	sys, err := e.system()

@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd/actors"
@@ -122,21 +124,26 @@ func (h *Handler) inject(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// refuse answers a request the engine could not take: 503 with Retry-After when it is busy or
-// stopping, 500 otherwise.
+// refuse answers a request the engine could not take: 503 with Retry-After, whether it is busy or
+// stopping (the wait for room timed out) or could not store the work (a full disk).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	h.opts.Logger.Warn("request refused", "path", r.URL.Path, "error", err)
+	retry := 5
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, actors.ErrStopped) ||
 		errors.Is(err, engine.ErrNotStarted) || errors.Is(err, context.Canceled) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.AcceptTimeout/time.Second)))
-		writeError(w, http.StatusServiceUnavailable, err.Error())
-		return
+		retry = max(1, int(h.opts.AcceptTimeout/time.Second))
 	}
-	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	writeError(w, http.StatusServiceUnavailable, err.Error())
 }
 
-func (h *Handler) liveness(w http.ResponseWriter, _ *http.Request) {
+// liveness answers 200 while the engine accepts work, and 503 before Start and once Stop began.
+func (h *Handler) liveness(w http.ResponseWriter, r *http.Request) {
+	if err := h.eng.Accepting(); err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.opts.AcceptTimeout/time.Second))))
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
@@ -174,11 +181,7 @@ func DecodeRecords(body []byte, contentType string, max int) ([]*message.LogReco
 func splitRecords(body []byte, contentType string) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] == '[' && !isNDJSON(contentType) {
-		var raws []json.RawMessage
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, fmt.Errorf("the body is not a JSON array of records: %v", err)
-		}
-		return raws, nil
+		return splitArray(trimmed)
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	var raws []json.RawMessage
@@ -187,14 +190,55 @@ func splitRecords(body []byte, contentType string) ([]json.RawMessage, error) {
 		if err := dec.Decode(&raw); err == io.EOF {
 			return raws, nil
 		} else if err != nil {
-			return nil, fmt.Errorf("record %d: malformed JSON: %v", i, err)
+			return nil, malformed(i, err)
 		}
 		raws = append(raws, raw)
 	}
 }
 
+// splitArray reads one JSON array element by element, so that an error names the record it is in.
+func splitArray(body []byte) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening bracket
+		return nil, malformed(0, err)
+	}
+	var raws []json.RawMessage
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, malformed(i, err)
+		}
+		raws = append(raws, raw)
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, malformed(len(raws), err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("unexpected data after the array of records at byte %d", dec.InputOffset())
+	}
+	return raws, nil
+}
+
+func malformed(index int, err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("record %d: malformed JSON: %v", index, err)
+}
+
+// isNDJSON reports whether a Content-Type announces one JSON record per line.
 func isNDJSON(ct string) bool {
-	return bytes.HasPrefix([]byte(ct), []byte("application/x-ndjson")) || bytes.HasPrefix([]byte(ct), []byte("application/jsonl"))
+	mediaType, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mediaType, _, _ = strings.Cut(ct, ";")
+		mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	}
+	switch mediaType {
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines",
+		"application/x-jsonlines":
+		return true
+	}
+	return false
 }
 
 func peerIP(r *http.Request) string {

@@ -144,6 +144,7 @@ type QueueConfig struct {
 	TimerwheelTickInterval time.Duration
 	Strategy               string
 	ProviderName           string
+	Where                  string // policy location of the make_queue_config call
 }
 
 // DefaultQueueConfig is KumoMTA's QueueConfig::default(): SMTP, retry 20m, max_age 7 days.

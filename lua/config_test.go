@@ -99,7 +99,7 @@ func TestMakeQueueConfig(t *testing.T) {
 		want := QueueConfig{RetryInterval: time.Minute, MaxRetryInterval: 90 * time.Minute, MaxAge: 48 * time.Hour,
 			EgressPool: "p", MaxMessageRate: "100/s", Protocol: ProtocolCustomLua, ReapInterval: time.Minute,
 			RefreshInterval: 500 * time.Millisecond, RefreshStrategy: "Epoch", TimerwheelTickInterval: 500 * time.Millisecond,
-			Strategy: "SkipList", ProviderName: "prov"}
+			Strategy: "SkipList", ProviderName: "prov", Where: "policy.lua:1"}
 		cl := c.CustomLua
 		c.CustomLua = nil
 		if *c != want {
@@ -111,7 +111,9 @@ func TestMakeQueueConfig(t *testing.T) {
 	})
 	t.Run("defaults are KumoMTA's", func(t *testing.T) {
 		c, err := qc(t, ``)
-		if err != nil || *c != *DefaultQueueConfig() {
+		def := DefaultQueueConfig()
+		def.Where = "policy.lua:1"
+		if err != nil || *c != *def {
 			t.Fatalf("%+v %v", c, err)
 		}
 	})

@@ -83,7 +83,7 @@ func TestShouldEnqueueChain(t *testing.T) {
 	t.Run("an error in a handler stops the chain and carries the policy location", func(t *testing.T) {
 		p := load(t, "local kumo = require 'kumo'\nkumo.on('should_enqueue_log_record', function()\n  error('boom')\nend)\n")
 		_, err := newState(t, p).ShouldEnqueue(hookMessage(t, message.Delivery), "h")
-		wantErr(t, err, "should_enqueue_log_record", "policy.lua:3:", "boom")
+		wantErr(t, err, "policy.lua:3: should_enqueue_log_record: ", "boom")
 	})
 }
 

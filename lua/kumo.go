@@ -192,6 +192,7 @@ func makeQueueConfig(L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("%v", err)
 	}
+	q.Where = location(L)
 	L.Push(newUserData(L, q, queueConfigType))
 	return 1
 }

@@ -3,6 +3,7 @@ package lua
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -147,7 +148,7 @@ func (s *State) callChain(event string, args ...glua.LValue) (glua.LValue, *hand
 func (s *State) ShouldEnqueue(m *Message, hook string) (bool, error) {
 	v, _, err := s.callChain("should_enqueue_log_record", m.userdata(s.L), glua.LString(hook))
 	if err != nil {
-		return false, fmt.Errorf("should_enqueue_log_record: %w", err)
+		return false, eventError("should_enqueue_log_record", err)
 	}
 	return v != nil && glua.LVAsBool(v), nil
 }
@@ -157,7 +158,7 @@ func (s *State) QueueConfig(q message.QueueName) (*QueueConfig, error) {
 	v, h, err := s.callChain("get_queue_config", glua.LString(q.Domain), optString(q.Tenant),
 		optString(q.Campaign), optString(q.RoutingDomain))
 	if err != nil {
-		return nil, fmt.Errorf("get_queue_config: %w", err)
+		return nil, eventError("get_queue_config", err)
 	}
 	if h == nil {
 		return DefaultQueueConfig(), nil
@@ -179,7 +180,7 @@ func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPat
 	}
 	rets, err := s.call("get_egress_path_config", h, glua.LString(routingDomain), glua.LString(egressSource), glua.LString(site))
 	if err != nil {
-		return nil, fmt.Errorf("get_egress_path_config: %w", err)
+		return nil, eventError("get_egress_path_config", err)
 	}
 	if len(rets) > 0 {
 		if ud, ok := rets[0].(*glua.LUserData); ok {
@@ -191,6 +192,26 @@ func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPat
 	return nil, &Error{File: h.fn.Proto.SourceName, Line: h.fn.Proto.LineDefined,
 		Msg: "get_egress_path_config: the handler must return the value of kumo.make_egress_path{...}"}
 }
+
+// eventError names the event an error happened in, after its policy location so that the message
+// still starts with "FILE:LINE:".
+func eventError(event string, err error) error {
+	msg := err.Error()
+	if loc := locationPrefix.FindString(msg); loc != "" {
+		return &wrapped{msg: loc + event + ": " + msg[len(loc):], err: err}
+	}
+	return fmt.Errorf("%s: %w", event, err)
+}
+
+var locationPrefix = regexp.MustCompile(`^[^\s:]+:\d+: `)
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 func optString(s *string) glua.LValue {
 	if s == nil {

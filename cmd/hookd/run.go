@@ -37,7 +37,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hookd run:", err)
 		return 2
 	}
-	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log})
+	// --spool is passed on so that it wins over kumo.define_spool once the engine keeps a file spool;
+	// this version of the engine keeps messages in memory and only records the directory.
+	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -1,0 +1,9 @@
+local kumo = require 'kumo'
+
+kumo.on('init', function()
+  kumo.configure_log_hook {
+    name = 'webhook',
+    meta = { 'tenant' },
+    retries = 3,
+  }
+end)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,13 @@ func TestExpiry(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("webhook received %d records, want 3 TransientFailure and 1 Expiration", len(got))
 	}
+	// The audit queue may deliver with more than one session, so arrival order is not fixed.
+	sort.Slice(got, func(i, j int) bool {
+		if got[i]["type"] != got[j]["type"] {
+			return got[i]["type"] == "TransientFailure"
+		}
+		return got[i]["num_attempts"].(float64) < got[j]["num_attempts"].(float64)
+	})
 	for i, rec := range got[:3] {
 		resp := rec["response"].(map[string]any)
 		if rec["type"] != "TransientFailure" || rec["num_attempts"] != float64(i) || resp["code"] != float64(451) ||

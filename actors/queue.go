@@ -188,7 +188,7 @@ func (q *queueActor) arm(now time.Time) {
 	}
 	pid, engine := q.pid, q.sys.engine
 	q.armedAt = at
-	q.timer = q.sys.clock.AfterFunc(at.Sub(now), func() { engine.Send(pid, tick{}) })
+	q.timer = q.sys.clock.At(at, func() { engine.Send(pid, tick{}) })
 }
 
 func (q *queueActor) scheduleRefresh() {

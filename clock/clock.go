@@ -15,6 +15,8 @@ type Clock interface {
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine once d has elapsed. The returned Timer can cancel it.
 	AfterFunc(d time.Duration, f func()) Timer
+	// At calls f once the clock reads t or later (at once if it already does).
+	At(t time.Time, f func()) Timer
 }
 
 // Timer is a pending AfterFunc callback.
@@ -32,6 +34,8 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+func (realClock) At(t time.Time, f func()) Timer { return time.AfterFunc(time.Until(t), f) }
 
 // Fake is a manually driven Clock for tests. Its zero value is not usable; build one with NewFake.
 // Callbacks of timers that become due during Advance or Set run synchronously, in due order, on the
@@ -61,12 +65,26 @@ func (c *Fake) Now() time.Time {
 	return c.now
 }
 
-// AfterFunc schedules f at Now()+d. A d <= 0 timer fires on the next Advance (even by zero).
+// AfterFunc schedules f at Now()+d. With d <= 0, f runs at once in its own goroutine, as with
+// time.AfterFunc.
 func (c *Fake) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	at := c.now.Add(d)
+	c.mu.Unlock()
+	return c.At(at, f)
+}
+
+// At schedules f at t. A t at or before Now() runs f at once in its own goroutine.
+func (c *Fake) At(at time.Time, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	t := &fakeTimer{clock: c, at: c.now.Add(d), seq: c.seq, f: f}
+	t := &fakeTimer{clock: c, at: at, seq: c.seq, f: f}
+	if !at.After(c.now) {
+		t.done = true
+		go f()
+		return t
+	}
 	c.timers = append(c.timers, t)
 	return t
 }

@@ -1,0 +1,40 @@
+# hookd's everyday commands; `just --list` describes them. CI runs .ci/run, which needs no just.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set positional-arguments
+
+# Build the hookd binary into bin/hookd.
+build:
+    go build -o bin/hookd ./cmd/hookd
+
+# Run every test.
+test:
+    go test ./...
+
+# Run every test with the race detector (needs cgo).
+test-race:
+    go test -race ./...
+
+# Run a node with the webhook example policy; records go to $WEBHOOK_URL. Extra flags go to `hookd run`.
+run *args: build
+    bin/hookd run --policy examples/webhook/policy.lua "$@"
+
+# The whole loop in one process: spool, policy, webhook receiver, synthetic records.
+demo *args:
+    go run ./cmd/hookd demo "$@"
+
+# Run every benchmark once.
+bench:
+    go test -run '^$' -bench . -benchmem ./...
+
+# Run each fuzz target in the module for `time` (any -fuzztime value).
+fuzz time="30s":
+    .ci/fuzz-smoke "$1"
+
+# gofmt, go vet, and the 600-line budget for hand-written Go files.
+lint:
+    .ci/lint
+
+# What CI runs (HOOKD_SKIP_FUZZ=1 skips the fuzz smoke).
+ci:
+    .ci/run

@@ -8,19 +8,18 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/hookd/hookd/internal/jsonbody"
 
 	"github.com/hookd/hookd/actors"
 	"github.com/hookd/hookd/engine"
@@ -157,7 +156,7 @@ func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
 // Content-Type application/x-ndjson, or several values one after another). Errors name the record
 // index and the field; a body with any bad record yields no records at all.
 func DecodeRecords(body []byte, contentType string, max int) ([]*message.LogRecord, error) {
-	raws, err := splitRecords(body, contentType)
+	raws, err := jsonbody.Split(body, jsonbody.IsNDJSON(contentType))
 	if err != nil {
 		return nil, err
 	}
@@ -176,69 +175,6 @@ func DecodeRecords(body []byte, contentType string, max int) ([]*message.LogReco
 		recs[i] = rec
 	}
 	return recs, nil
-}
-
-func splitRecords(body []byte, contentType string) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '[' && !isNDJSON(contentType) {
-		return splitArray(trimmed)
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	var raws []json.RawMessage
-	for i := 0; ; i++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err == io.EOF {
-			return raws, nil
-		} else if err != nil {
-			return nil, malformed(i, err)
-		}
-		raws = append(raws, raw)
-	}
-}
-
-// splitArray reads one JSON array element by element, so that an error names the record it is in.
-func splitArray(body []byte) ([]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // the opening bracket
-		return nil, malformed(0, err)
-	}
-	var raws []json.RawMessage
-	for i := 0; dec.More(); i++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, malformed(i, err)
-		}
-		raws = append(raws, raw)
-	}
-	if _, err := dec.Token(); err != nil { // the closing bracket
-		return nil, malformed(len(raws), err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("unexpected data after the array of records at byte %d", dec.InputOffset())
-	}
-	return raws, nil
-}
-
-func malformed(index int, err error) error {
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("record %d: malformed JSON: %v", index, err)
-}
-
-// isNDJSON reports whether a Content-Type announces one JSON record per line.
-func isNDJSON(ct string) bool {
-	mediaType, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		mediaType, _, _ = strings.Cut(ct, ";")
-		mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	}
-	switch mediaType {
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines",
-		"application/x-jsonlines":
-		return true
-	}
-	return false
 }
 
 func peerIP(r *http.Request) string {

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+
+	"github.com/hookd/hookd/internal/jsonbody"
 )
 
 // object is a decoded JSON object and its path in the request, for error
@@ -50,7 +52,7 @@ func (o object) str(key string) (string, error) {
 func (o object) stringValue(key string, raw json.RawMessage) (string, error) {
 	var s string
 	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", &FieldError{Field: o.name(key), Err: fmt.Errorf("expected a string, got %s", jsonKind(raw))}
+		return "", &FieldError{Field: o.name(key), Err: fmt.Errorf("expected a string, got %s", jsonbody.Kind(raw))}
 	}
 	return s, nil
 }
@@ -86,7 +88,7 @@ func (o object) boolean(key string) (bool, error) {
 	}
 	var b bool
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, &FieldError{Field: o.name(key), Err: fmt.Errorf("expected a boolean, got %s", jsonKind(raw))}
+		return false, &FieldError{Field: o.name(key), Err: fmt.Errorf("expected a boolean, got %s", jsonbody.Kind(raw))}
 	}
 	return b, nil
 }
@@ -111,7 +113,7 @@ func (o object) array(key string) ([]json.RawMessage, error) {
 	}
 	var elems []json.RawMessage
 	if raw[0] != '[' || json.Unmarshal(raw, &elems) != nil {
-		return nil, &FieldError{Field: o.name(key), Err: fmt.Errorf("expected an array, got %s", jsonKind(raw))}
+		return nil, &FieldError{Field: o.name(key), Err: fmt.Errorf("expected an array, got %s", jsonbody.Kind(raw))}
 	}
 	if elems == nil {
 		elems = []json.RawMessage{}
@@ -148,30 +150,9 @@ func (o object) mailbox(key string) (*Mailbox, error) {
 func decodeObject(path string, raw json.RawMessage) (object, error) {
 	o := object{path: path}
 	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &o.m) != nil {
-		return o, &FieldError{Field: path, Err: fmt.Errorf("expected an object, got %s", jsonKind(raw))}
+		return o, &FieldError{Field: path, Err: fmt.Errorf("expected an object, got %s", jsonbody.Kind(raw))}
 	}
 	return o, nil
-}
-
-// jsonKind names the kind of a JSON value for error messages.
-func jsonKind(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	default:
-		return "a number"
-	}
 }
 
 // describeJSONError rewords a syntax error in the body.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/hookd/hookd/internal/jsonbody"
 )
 
 // unsupported are KumoMTA request fields that hookd refuses rather than
@@ -28,7 +30,7 @@ func Parse(b []byte) (*Request, error) {
 	if err := json.Unmarshal(b, &top); err != nil {
 		var wrongType *json.UnmarshalTypeError
 		if errors.As(err, &wrongType) {
-			err = fmt.Errorf("expected a JSON object, got %s", jsonKind(bytes.TrimSpace(b)))
+			err = fmt.Errorf("expected a JSON object, got %s", jsonbody.Kind(bytes.TrimSpace(b)))
 		} else {
 			err = describeJSONError(err)
 		}
@@ -139,7 +141,7 @@ func parseContent(obj object, envelopeSender string) (Content, error) {
 		return Content{Builder: b}, nil
 	default:
 		return Content{}, &FieldError{Field: "content",
-			Err: fmt.Errorf("expected a string or an object, got %s", jsonKind(raw))}
+			Err: fmt.Errorf("expected a string or an object, got %s", jsonbody.Kind(raw))}
 	}
 }
 

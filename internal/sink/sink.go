@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hookd/hookd/internal/jsonbody"
 )
 
 // DefaultMaxBodyBytes caps a request body when Config.MaxBodyBytes is zero.
@@ -197,7 +199,7 @@ func (s *Sink) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	contentType := r.Header.Get("Content-Type")
-	records, err := splitRecords(body, isNDJSON(contentType))
+	records, err := jsonbody.Split(body, jsonbody.IsNDJSON(contentType))
 	if err != nil {
 		s.countBad()
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -1,4 +1,6 @@
-package sink
+// Package jsonbody splits request bodies that carry JSON records: one object, an array of objects,
+// or NDJSON. The HTTP API and the test receiver share it, so both accept and refuse the same bodies.
+package jsonbody
 
 import (
 	"bytes"
@@ -10,30 +12,33 @@ import (
 	"strings"
 )
 
-// errEmptyBody is returned for a body that holds no JSON value at all.
-var errEmptyBody = errors.New("request body is empty")
+// ErrEmptyBody is returned for a body that holds no JSON value at all.
+var ErrEmptyBody = errors.New("no records: the request body is empty")
 
-// recordError says which record of a request body is malformed.
-type recordError struct {
-	index int
-	err   error
+// RecordError says which record of a request body is malformed.
+type RecordError struct {
+	Index int
+	Err   error
 }
 
-func (e *recordError) Error() string {
-	return fmt.Sprintf("record %d: %v", e.index, e.err)
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("record %d: %v", e.Index, e.Err)
 }
 
-func (e *recordError) Unwrap() error { return e.err }
+func (e *RecordError) Unwrap() error { return e.Err }
 
 // ndjsonTypes are the Content-Type values that announce one JSON object per
 // line.
 var ndjsonTypes = map[string]bool{
-	"application/x-ndjson": true,
-	"application/ndjson":   true,
+	"application/x-ndjson":    true,
+	"application/ndjson":      true,
+	"application/jsonl":       true,
+	"application/jsonlines":   true,
+	"application/x-jsonlines": true,
 }
 
-// isNDJSON reports whether a Content-Type header value announces NDJSON.
-func isNDJSON(contentType string) bool {
+// IsNDJSON reports whether a Content-Type header value announces NDJSON.
+func IsNDJSON(contentType string) bool {
 	mediaType, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mediaType, _, _ = strings.Cut(contentType, ";")
@@ -42,17 +47,17 @@ func isNDJSON(contentType string) bool {
 	return ndjsonTypes[mediaType]
 }
 
-// splitRecords splits a request body into its records, each a JSON object.
+// Split splits a request body into its records, each a JSON object.
 //
 // The body is one object, an array of objects, or a stream of objects
 // (NDJSON: one per line, though any whitespace between them is accepted).
 // When ndjson is true (the Content-Type said so), every top-level value must
 // be an object and a top-level array is an error. The error of a malformed
-// body is a *recordError naming the index of the first bad record.
-func splitRecords(body []byte, ndjson bool) ([]json.RawMessage, error) {
+// body is a *RecordError naming the index of the first bad record.
+func Split(body []byte, ndjson bool) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
-		return nil, errEmptyBody
+		return nil, ErrEmptyBody
 	}
 	if trimmed[0] == '[' && !ndjson {
 		return splitArray(body)
@@ -71,10 +76,10 @@ func splitStream(body []byte) ([]json.RawMessage, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, &recordError{index: i, err: describeJSONError(err)}
+			return nil, &RecordError{Index: i, Err: DescribeError(err)}
 		}
 		if err := wantObject(raw); err != nil {
-			return nil, &recordError{index: i, err: err}
+			return nil, &RecordError{Index: i, Err: err}
 		}
 		out = append(out, raw)
 	}
@@ -84,26 +89,26 @@ func splitStream(body []byte) ([]json.RawMessage, error) {
 func splitArray(body []byte) ([]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if _, err := dec.Token(); err != nil { // the opening bracket
-		return nil, &recordError{index: 0, err: describeJSONError(err)}
+		return nil, &RecordError{Index: 0, Err: DescribeError(err)}
 	}
 	var out []json.RawMessage
 	for i := 0; dec.More(); i++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, &recordError{index: i, err: describeJSONError(err)}
+			return nil, &RecordError{Index: i, Err: DescribeError(err)}
 		}
 		if err := wantObject(raw); err != nil {
-			return nil, &recordError{index: i, err: err}
+			return nil, &RecordError{Index: i, Err: err}
 		}
 		out = append(out, raw)
 	}
 	if _, err := dec.Token(); err != nil { // the closing bracket
-		return nil, &recordError{index: len(out), err: describeJSONError(err)}
+		return nil, &RecordError{Index: len(out), Err: DescribeError(err)}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &recordError{
-			index: len(out),
-			err:   fmt.Errorf("unexpected data after the array at byte %d", dec.InputOffset()),
+		return nil, &RecordError{
+			Index: len(out),
+			Err:   fmt.Errorf("unexpected data after the array at byte %d", dec.InputOffset()),
 		}
 	}
 	return out, nil
@@ -114,11 +119,11 @@ func wantObject(raw json.RawMessage) error {
 	if len(raw) > 0 && raw[0] == '{' {
 		return nil
 	}
-	return fmt.Errorf("expected a JSON object, got %s", jsonKind(raw))
+	return fmt.Errorf("expected a JSON object, got %s", Kind(raw))
 }
 
-// jsonKind names the kind of a well-formed JSON value.
-func jsonKind(raw json.RawMessage) string {
+// Kind names the kind of a well-formed JSON value.
+func Kind(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
@@ -138,14 +143,14 @@ func jsonKind(raw json.RawMessage) string {
 	}
 }
 
-// describeJSONError rewords decoder errors for a person reading a 400.
-func describeJSONError(err error) error {
+// DescribeError rewords decoder errors for a person reading a 400.
+func DescribeError(err error) error {
 	var syntax *json.SyntaxError
 	switch {
 	case errors.As(err, &syntax):
-		return fmt.Errorf("%s (at byte %d)", syntax.Error(), syntax.Offset)
+		return fmt.Errorf("malformed JSON: %s (at byte %d)", syntax.Error(), syntax.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return errors.New("unexpected end of input")
+		return errors.New("malformed JSON: unexpected end of input")
 	default:
 		return err
 	}

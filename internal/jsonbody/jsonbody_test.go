@@ -1,4 +1,4 @@
-package sink
+package jsonbody
 
 import (
 	"encoding/json"
@@ -33,31 +33,31 @@ func TestSplitRecords(t *testing.T) {
 		{name: "an empty body is rejected", body: "", wantErr: "request body is empty"},
 		{name: "a whitespace-only body is rejected", body: " \r\n\t", ndjson: true, wantErr: "request body is empty"},
 		{name: "a malformed array element names its index", body: `[{"a":1},{"a":2},{"a":}]`,
-			wantIndex: 2, wantErr: "record 2: invalid character '}'"},
+			wantIndex: 2, wantErr: "record 2: malformed JSON: invalid character '}'"},
 		{name: "an array element that is not an object names its index", body: `[{"a":1},7]`,
 			wantIndex: 1, wantErr: "record 1: expected a JSON object, got a number"},
 		{name: "a missing comma between array elements names the second", body: `[{"a":1} {"a":2}]`,
-			wantIndex: 1, wantErr: "record 1: expected comma after array element"},
+			wantIndex: 1, wantErr: "record 1: malformed JSON: expected comma after array element"},
 		{name: "a trailing comma in an array names the missing element", body: `[{"a":1},]`,
-			wantIndex: 1, wantErr: "record 1: invalid character ']'"},
+			wantIndex: 1, wantErr: "record 1: malformed JSON: invalid character ']'"},
 		{name: "an unterminated array names the next index", body: `[{"a":1}`,
-			wantIndex: 1, wantErr: "record 1: unexpected end of input"},
+			wantIndex: 1, wantErr: "record 1: malformed JSON: unexpected end of input"},
 		{name: "data after an array is rejected", body: `[{"a":1}] {"a":2}`,
 			wantIndex: 1, wantErr: "record 1: unexpected data after the array"},
 		{name: "a malformed NDJSON line names its record index", ndjson: true,
-			body: "{\"a\":1}\n\n{\"a\":2}\n{\"a\":3\n{\"a\":4}\n", wantIndex: 2, wantErr: "record 2: invalid character '{'"},
+			body: "{\"a\":1}\n\n{\"a\":2}\n{\"a\":3\n{\"a\":4}\n", wantIndex: 2, wantErr: "record 2: malformed JSON: invalid character '{'"},
 		{name: "a truncated last NDJSON line is rejected", ndjson: true, body: "{\"a\":1}\n{\"a\":",
-			wantIndex: 1, wantErr: "record 1: unexpected end of input"},
+			wantIndex: 1, wantErr: "record 1: malformed JSON: unexpected end of input"},
 		{name: "an NDJSON line that is not an object is rejected", body: "{\"a\":1}\n\"text\"\n",
 			wantIndex: 1, wantErr: "record 1: expected a JSON object, got a string"},
 		{name: "an array under the NDJSON content type is rejected", ndjson: true, body: `[{"a":1}]`,
 			wantIndex: 0, wantErr: "record 0: expected a JSON object, got an array"},
 		{name: "a top-level null is rejected", body: `null`, wantIndex: 0, wantErr: "record 0: expected a JSON object, got null"},
-		{name: "garbage is rejected at index 0", body: `hello`, wantIndex: 0, wantErr: "record 0: invalid character 'h'"},
+		{name: "garbage is rejected at index 0", body: `hello`, wantIndex: 0, wantErr: "record 0: malformed JSON: invalid character 'h'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := splitRecords([]byte(tt.body), tt.ndjson)
+			got, err := Split([]byte(tt.body), tt.ndjson)
 			if tt.wantErr != "" {
 				if err == nil {
 					t.Fatalf("splitRecords succeeded with %d records; want error %q", len(got), tt.wantErr)
@@ -65,9 +65,9 @@ func TestSplitRecords(t *testing.T) {
 				if !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %q; want it to contain %q", err, tt.wantErr)
 				}
-				var rerr *recordError
-				if errors.As(err, &rerr) && rerr.index != tt.wantIndex {
-					t.Errorf("error names record %d; want %d", rerr.index, tt.wantIndex)
+				var rerr *RecordError
+				if errors.As(err, &rerr) && rerr.Index != tt.wantIndex {
+					t.Errorf("error names record %d; want %d", rerr.Index, tt.wantIndex)
 				}
 				return
 			}
@@ -102,8 +102,8 @@ func TestIsNDJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("content type "+tt.contentType, func(t *testing.T) {
-			if got := isNDJSON(tt.contentType); got != tt.want {
-				t.Errorf("isNDJSON(%q) = %v; want %v", tt.contentType, got, tt.want)
+			if got := IsNDJSON(tt.contentType); got != tt.want {
+				t.Errorf("IsNDJSON(%q) = %v; want %v", tt.contentType, got, tt.want)
 			}
 		})
 	}
@@ -118,11 +118,11 @@ func FuzzSplitRecords(f *testing.F) {
 		f.Add([]byte(seed), true)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
-		records, err := splitRecords(body, ndjson)
+		records, err := Split(body, ndjson)
 		if err != nil {
-			var rerr *recordError
-			if !errors.Is(err, errEmptyBody) && (!errors.As(err, &rerr) || rerr.index < 0) {
-				t.Fatalf("error %v is neither errEmptyBody nor a recordError", err)
+			var rerr *RecordError
+			if !errors.Is(err, ErrEmptyBody) && (!errors.As(err, &rerr) || rerr.Index < 0) {
+				t.Fatalf("error %v is neither ErrEmptyBody nor a RecordError", err)
 			}
 			return
 		}
@@ -139,7 +139,7 @@ func FuzzSplitRecords(f *testing.F) {
 		if len(lines) == 0 {
 			return
 		}
-		again, err := splitRecords([]byte(strings.Join(lines, "\n")), true)
+		again, err := Split([]byte(strings.Join(lines, "\n")), true)
 		if err != nil {
 			t.Fatalf("records %q do not parse back as NDJSON: %v", lines, err)
 		}

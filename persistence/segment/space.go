@@ -1,0 +1,115 @@
+package segment
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// Threshold is a minimum amount of free space: a percentage of the total, or an absolute number.
+// The zero value stands for KumoMTA's default, 10%.
+type Threshold struct {
+	Percent  float64 // used when > 0
+	Absolute uint64  // used when Percent is 0
+	Disabled bool
+}
+
+// ParseThreshold reads KumoMTA's forms: "10%" or a number of bytes (inodes), such as "2000000000".
+func ParseThreshold(s string) (Threshold, error) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v < 0 || v > 100 {
+			return Threshold{}, fmt.Errorf("invalid percentage %q", s)
+		}
+		if v == 0 {
+			return Threshold{Disabled: true}, nil
+		}
+		return Threshold{Percent: v}, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return Threshold{}, fmt.Errorf("invalid free space %q: want a percentage such as \"10%%\" or a number", s)
+	}
+	if v == 0 {
+		return Threshold{Disabled: true}, nil
+	}
+	return Threshold{Absolute: v}, nil
+}
+
+func (t Threshold) orDefault() Threshold {
+	if t == (Threshold{}) {
+		return Threshold{Percent: 10}
+	}
+	return t
+}
+
+// below reports whether free of total is under the threshold.
+func (t Threshold) below(free, total uint64) bool {
+	switch {
+	case t.Disabled || total == 0:
+		return false
+	case t.Percent > 0:
+		return float64(free) < float64(total)*t.Percent/100
+	default:
+		return free < t.Absolute
+	}
+}
+
+// checkSpace refreshes the low-space flag that Put consults.
+func (s *Store) checkSpace() {
+	sp, err := s.fs.Space(s.opts.Dir)
+	if err != nil {
+		s.log.Warn("cannot read free space", "dir", s.opts.Dir, "error", err)
+		return
+	}
+	low := s.opts.MinFreeSpace.below(sp.FreeBytes, sp.TotalBytes) || s.opts.MinFreeInodes.below(sp.FreeInodes, sp.TotalInodes)
+	if was := s.lowSpace.Swap(low); was != low {
+		if low {
+			s.log.Error("spool disk below its minimum free space: refusing new messages", "dir", s.opts.Dir,
+				"free_bytes", sp.FreeBytes, "total_bytes", sp.TotalBytes, "free_inodes", sp.FreeInodes)
+		} else {
+			s.log.Info("spool disk has room again", "dir", s.opts.Dir, "free_bytes", sp.FreeBytes)
+		}
+	}
+}
+
+// counters are the store's running figures.
+type counters struct {
+	frames, entries, bytes atomic.Uint64
+	refused, writeErrors   atomic.Uint64
+	segmentsDeleted        atomic.Uint64
+	compacted, moved       atomic.Uint64
+	loads, cacheHits       atomic.Uint64
+}
+
+// Stats is a snapshot of the store's figures.
+type Stats struct {
+	Frames, Entries, Bytes uint64 // frames (fsyncs), entries and bytes written since Open
+	Refused                uint64 // puts refused for lack of space
+	WriteErrors            uint64
+	Segments               int    // segment files now
+	SegmentsDeleted        uint64 // finished segments removed
+	Compacted, Moved       uint64 // segments compacted, messages moved by compaction
+	Live                   int    // live messages
+	DiskBytes              int64  // bytes in segment files now
+	Loads, CacheHits       uint64
+	LowSpace               bool
+}
+
+// Stats returns the store's figures.
+func (s *Store) Stats() Stats {
+	s.idxMu.RLock()
+	st := Stats{Segments: len(s.led.segs), Live: s.led.idx.len()}
+	for _, sg := range s.led.segs {
+		st.DiskBytes += sg.size
+	}
+	s.idxMu.RUnlock()
+	c := &s.stats
+	st.Frames, st.Entries, st.Bytes = c.frames.Load(), c.entries.Load(), c.bytes.Load()
+	st.Refused, st.WriteErrors, st.SegmentsDeleted = c.refused.Load(), c.writeErrors.Load(), c.segmentsDeleted.Load()
+	st.Compacted, st.Moved, st.Loads, st.CacheHits = c.compacted.Load(), c.moved.Load(), c.loads.Load(), c.cacheHits.Load()
+	st.LowSpace = s.lowSpace.Load()
+	return st
+}

@@ -1,0 +1,275 @@
+// Package segment is hookd's durable spool: append-only segment files of CRC-checked, zstd-compressed
+// frames, written by one goroutine that shares each fsync among every caller waiting for it (group
+// commit). See ../FORMAT.md for the layout.
+//
+//	Put / Update / Delete ──► pending ──► writer: encode one frame, write, fsync ──► done(nil)
+//	                                          │
+//	                                          ├─► ledger: index of live messages, per-segment counts
+//	                                          └─► reclaim: delete segments nobody needs; compact sparse ones
+//
+// The caller's contract:
+//  1. Open replays the directory; Recover then lists the live messages.
+//  2. A Put is acknowledged (done(nil)) only once its frame is on disk and synced.
+//  3. Update and Delete are written in order after the Put they follow, in the next frame.
+//  4. Close flushes what is pending and closes the files.
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
+)
+
+// Options configure a Store.
+type Options struct {
+	Dir    string       // required; created if missing
+	FS     FS           // default OS
+	Logger *slog.Logger // default slog.Default()
+	// MaxSegmentSize is the size at which the active segment is sealed and a new one begun. Default 64 MiB.
+	MaxSegmentSize int64
+	// MaxFrameBytes bounds the uncompressed size of one frame (one group commit). Default 4 MiB.
+	MaxFrameBytes int
+	// MinFreeSpace and MinFreeInodes refuse new messages when the file system is below them.
+	// The zero value means KumoMTA's default, 10%; use Threshold{Disabled: true} to turn a check off.
+	MinFreeSpace, MinFreeInodes Threshold
+	// CompactBelow is the fraction of live puts under which a sealed segment is compacted. Default 0.25.
+	CompactBelow float64
+	// CompactEvery is how often the compactor looks for sparse segments. Default 30 s.
+	CompactEvery time.Duration
+}
+
+// ErrLowSpace is returned for puts refused because the disk is below its free-space threshold.
+var ErrLowSpace = errors.New("spool: the disk is below its minimum free space")
+
+// ErrClosed is returned for work offered to a closed store.
+var ErrClosed = persistence.ErrClosed
+
+// Store is a durable persistence.Spool.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+	fs   FS
+
+	mu      sync.Mutex
+	pending []request
+	moves   []request
+	wake    chan struct{}
+	closing bool
+	err     error // sticky: once the disk failed in a way the store cannot undo
+
+	idxMu  sync.RWMutex // guards led (index and segments) for readers; the writer is the only mutator
+	led    ledger
+	nextSq uint32
+	active *segInfo
+
+	enc      *zstd.Encoder
+	dec      *zstd.Decoder
+	cache    frameCache
+	lowSpace atomic.Bool
+	stats    counters
+	report   RecoveryReport
+
+	done     chan struct{}
+	stopComp chan struct{}
+	compWG   sync.WaitGroup
+}
+
+type request struct {
+	e    entry
+	from loc // for moves: where the put was when compaction read it
+	done func(error)
+}
+
+var _ persistence.Spool = (*Store)(nil)
+
+// Open opens (creating if needed) the spool in opts.Dir and replays it.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("spool: no directory")
+	}
+	if opts.FS == nil {
+		opts.FS = OS
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxSegmentSize <= 0 {
+		opts.MaxSegmentSize = 64 << 20
+	}
+	if opts.MaxFrameBytes <= 0 {
+		opts.MaxFrameBytes = 4 << 20
+	}
+	if opts.CompactBelow <= 0 {
+		opts.CompactBelow = 0.25
+	}
+	if opts.CompactEvery <= 0 {
+		opts.CompactEvery = 30 * time.Second
+	}
+	opts.MinFreeSpace = opts.MinFreeSpace.orDefault()
+	opts.MinFreeInodes = opts.MinFreeInodes.orDefault()
+	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("spool %s: %w", opts.Dir, err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
+		zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxFrame))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), enc: enc, dec: dec,
+		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
+		stopComp: make(chan struct{})}
+	s.cache.init(32)
+	if err := s.replay(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	if err := s.roll(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.reclaim()
+	s.checkSpace()
+	go s.run()
+	s.compWG.Add(1)
+	go s.compactor()
+	return s, nil
+}
+
+func (s *Store) segPath(seq uint32) string {
+	return filepath.Join(s.opts.Dir, fmt.Sprintf("%010d.seg", seq))
+}
+
+// Put stores a new entry; done is called once it is on disk and synced, or with the error that
+// stopped it (ErrLowSpace, ErrClosed, a disk error).
+func (s *Store) Put(e *persistence.Entry, done func(error)) {
+	if s.lowSpace.Load() {
+		s.stats.refused.Add(1)
+		if done != nil {
+			done(ErrLowSpace)
+		}
+		return
+	}
+	s.submit(request{e: entry{kind: kindPut, id: e.ID, attempts: e.Attempts, due: dueNanos(e.Due),
+		queue: e.Queue, meta: e.Meta, body: e.Body}, done: done})
+}
+
+// Update records new attempts and due time for a stored message.
+func (s *Store) Update(id message.SpoolID, attempts uint16, due time.Time) {
+	s.submit(request{e: entry{kind: kindUpdate, id: id, attempts: attempts, due: dueNanos(due)}})
+}
+
+// Delete records that a message is finished.
+func (s *Store) Delete(id message.SpoolID) {
+	s.submit(request{e: entry{kind: kindDelete, id: id}})
+}
+
+func (s *Store) submit(r request) {
+	s.mu.Lock()
+	if s.closing || s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		if err == nil {
+			err = ErrClosed
+		}
+		if r.done != nil {
+			r.done(err)
+		}
+		return
+	}
+	s.pending = append(s.pending, r)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Recover calls fn for every live message, with its queue, attempts and due time (Meta and Body are
+// not filled in: Load reads them). It returns the first error fn returns.
+func (s *Store) Recover(fn func(*persistence.Entry) error) error {
+	s.idxMu.RLock()
+	entries := make([]persistence.Entry, 0, s.led.idx.len())
+	s.led.idx.each(func(id message.SpoolID, sl slot) {
+		entries = append(entries, persistence.Entry{ID: id, Queue: s.led.queues[sl.queue], Attempts: sl.attempts,
+			Due: dueTime(sl.due)})
+	})
+	s.idxMu.RUnlock()
+	for i := range entries {
+		if err := fn(&entries[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush waits until everything submitted before it has been written (or has failed).
+func (s *Store) Flush() error {
+	done := make(chan error, 1)
+	s.submit(request{done: func(err error) { done <- err }})
+	return <-done
+}
+
+// Report describes what Open found: segments, live messages, and any damage it repaired.
+func (s *Store) Report() RecoveryReport { return s.report }
+
+// Close writes what is pending, stops the writer and the compactor, and closes every file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	s.mu.Unlock()
+	close(s.stopComp)
+	s.compWG.Wait()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	<-s.done
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	return errors.Join(err, s.closeFiles())
+}
+
+func (s *Store) closeFiles() error {
+	var errs []error
+	for _, sg := range s.led.segs {
+		if sg.file != nil {
+			errs = append(errs, sg.file.Close())
+			sg.file = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Len is the number of live messages.
+func (s *Store) Len() int {
+	s.idxMu.RLock()
+	defer s.idxMu.RUnlock()
+	return s.led.idx.len()
+}
+
+func (s *Store) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+		s.log.Error("spool failed; it refuses new work until hookd restarts", "dir", s.opts.Dir, "error", err)
+	}
+	s.mu.Unlock()
+}

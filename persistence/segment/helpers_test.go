@@ -97,7 +97,7 @@ func entryN(n int) *persistence.Entry {
 		Body: append(body, byte('0'+n%10))}
 }
 
-func putSync(t *testing.T, s *Store, e *persistence.Entry) {
+func putSync(t testing.TB, s *Store, e *persistence.Entry) {
 	t.Helper()
 	done := make(chan error, 1)
 	s.Put(e, func(err error) { done <- err })

@@ -1,6 +1,7 @@
 package persistence_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/hookd/hookd/message"
@@ -39,6 +40,22 @@ func TestMetaCodec(t *testing.T) {
 			}
 		}
 	}
+	t.Run("a hook message's log_record is stored once, as the body", func(t *testing.T) {
+		body := []byte(`{"type":"Delivery","id":"x"}` + "\n")
+		m := &message.Message{Sender: sender, Recipients: []message.Address{r1}, Body: body,
+			Meta: message.Meta{"log_record": body[:len(body)-1], "queue": []byte(`"webhook"`)}}
+		meta, err := persistence.EncodeMeta(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(meta, []byte(`"type":"Delivery"`)) {
+			t.Fatalf("the record is stored twice: %s", meta)
+		}
+		got, err := persistence.DecodeMessage(&persistence.Entry{Meta: meta, Body: body})
+		if err != nil || string(got.Meta["log_record"]) != string(body[:len(body)-1]) || string(got.Meta["queue"]) != `"webhook"` {
+			t.Fatalf("decoded meta %v, %v", got.Meta, err)
+		}
+	})
 	if _, err := persistence.DecodeMessage(&persistence.Entry{Meta: []byte("{")}); err == nil {
 		t.Fatal("corrupt meta decoded")
 	}

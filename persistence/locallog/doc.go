@@ -25,8 +25,9 @@
 //  2. Call Write for each record, in the order the records should appear. A Writer is safe for
 //     concurrent use, but one owner calling it in order is what keeps lines ordered.
 //  3. While idle, call Tick at or after Deadline (when Deadline reports one), so that segments
-//     whose MaxSegmentDuration elapsed are closed even if no record arrives. A Tick too early or
-//     too often is harmless.
+//     whose MaxSegmentDuration elapsed are closed even if no record arrives. Deadline can change
+//     with every Write and Tick, so read it again after them. A Tick too early or too often is
+//     harmless.
 //  4. Call Flush when data written so far should be readable by a tailer or survive a crash of
 //     this process (for example after a burst, or from a periodic timer).
 //  5. Call Close on shutdown; it closes every open segment. Write after Close returns ErrClosed.

@@ -152,3 +152,37 @@ func TestUnusableLogDir(t *testing.T) {
 	mustClose(t, w)
 	checkDir(t, cfg.LogDir, map[string]string{"20241108-153012": "y\n"})
 }
+
+// A process that stops without Close (a crash) leaves a segment that decodes up to its last Flush;
+// the next Open marks it read-only and names its own segments around it.
+func TestCrashKeepsFlushedData(t *testing.T) {
+	_, cfg := setup(t)
+	crashed, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, crashed, "Delivery", "flushed 1")
+	mustWrite(t, crashed, "Delivery", "flushed 2")
+	if err := crashed.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, crashed, "Delivery", "buffered, lost")
+	path := filepath.Join(cfg.LogDir, "20241108-153012")
+	if got, err := decode(t, path); got != "flushed 1\nflushed 2\n" || err == nil {
+		t.Fatalf("after the crash the segment decodes to %q, %v; want the flushed lines, truncated", got, err)
+	}
+
+	restarted := mustOpen(t, cfg) // same clock reading as the crashed writer's segment
+	if writable(t, path) {
+		t.Fatal("Open left the crashed segment writable")
+	}
+	mustWrite(t, restarted, "Delivery", "after restart")
+	mustClose(t, restarted)
+	if got := content(t, filepath.Join(cfg.LogDir, "20241108-153012.000000001")); got != "after restart\n" {
+		t.Errorf("new segment holds %q", got)
+	}
+	if got, _ := decode(t, path); got != "flushed 1\nflushed 2\n" {
+		t.Errorf("the crashed segment changed to %q", got)
+	}
+	crashed.Close() // release the descriptor; the result does not matter
+}

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"errors"
 	"time"
 
 	"github.com/hookd/hookd/message"
@@ -74,7 +75,14 @@ func (s *Store) compactSegment(seq uint32) int {
 	s.walkForCompaction(seq, data, func(id message.SpoolID, at loc, e entry) {
 		todo = append(todo, pending{id: id, from: at, e: e})
 	}, func(id message.SpoolID) { updates = append(updates, id) })
+	moving := map[message.SpoolID]bool{}
+	for _, p := range todo {
+		moving[p.id] = true
+	}
 	for _, id := range updates { // rewriting the latest update releases this segment
+		if moving[id] {
+			continue // the move carries the latest attempts and due time
+		}
 		s.idxMu.RLock()
 		sl, ok := s.led.idx.get(id)
 		s.idxMu.RUnlock()
@@ -88,7 +96,7 @@ func (s *Store) compactSegment(seq uint32) int {
 	done := make(chan error, len(todo))
 	reqs := make([]request, len(todo))
 	for i, p := range todo { // the writer folds in the attempts and due time current when it writes
-		reqs[i] = request{e: p.e, from: p.from, done: func(err error) { done <- err }}
+		reqs[i] = request{e: p.e, move: true, from: p.from, done: func(err error) { done <- err }}
 	}
 	s.mu.Lock()
 	if s.closing || s.err != nil {
@@ -101,14 +109,18 @@ func (s *Store) compactSegment(seq uint32) int {
 	case s.wake <- struct{}{}:
 	default:
 	}
+	moved := 0
 	for range reqs {
-		if err := <-done; err != nil {
-			return 0
+		switch err := <-done; {
+		case err == nil:
+			moved++
+		case !errors.Is(err, errMoveSkipped):
+			return moved // the store failed; it says why
 		}
 	}
 	s.stats.compacted.Add(1)
-	s.stats.moved.Add(uint64(len(reqs)))
-	return len(reqs)
+	s.stats.moved.Add(uint64(moved))
+	return moved
 }
 
 // walkForCompaction calls put for each put of the segment that is still the live copy of its

@@ -43,7 +43,7 @@ type entry struct {
 	id       message.SpoolID
 	attempts uint16
 	due      int64 // unix nanoseconds; 0 = due at once
-	queue    string
+	queue    []byte
 	meta     []byte
 	body     []byte
 }
@@ -101,7 +101,7 @@ func appendEntry(dst []byte, e *entry) []byte {
 	case kindPut:
 		dst = binary.LittleEndian.AppendUint16(dst, e.attempts)
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.due))
-		dst = appendBytes(dst, []byte(e.queue))
+		dst = appendBytes(dst, e.queue)
 		dst = appendBytes(dst, e.meta)
 		dst = appendBytes(dst, e.body)
 	case kindUpdate:
@@ -139,12 +139,10 @@ func decodeEntries(p []byte, out []entry) ([]entry, error) {
 			if e.kind == kindUpdate {
 				break
 			}
-			var q []byte
 			var ok bool
-			if q, p, ok = cutBytes(p); !ok {
+			if e.queue, p, ok = cutBytes(p); !ok {
 				return out, errEntry
 			}
-			e.queue = string(q)
 			if e.meta, p, ok = cutBytes(p); !ok {
 				return out, errEntry
 			}

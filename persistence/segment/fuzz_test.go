@@ -14,7 +14,7 @@ import (
 )
 
 func FuzzDecodeEntries(f *testing.F) {
-	f.Add(appendEntry(nil, &entry{kind: kindPut, queue: "q", meta: []byte("{}"), body: []byte("b")}))
+	f.Add(appendEntry(nil, &entry{kind: kindPut, queue: []byte("q"), meta: []byte("{}"), body: []byte("b")}))
 	f.Add(appendEntry(appendEntry(nil, &entry{kind: kindUpdate, attempts: 3, due: 42}), &entry{kind: kindDelete}))
 	f.Add([]byte{kindPut, 0, 0})
 	f.Fuzz(func(t *testing.T, p []byte) {
@@ -77,7 +77,7 @@ func buildHistory(t testing.TB) *history {
 	var order []message.SpoolID
 	next := 0
 	for i := 0; i < 120; i++ {
-		seq, start := s.active.seq, s.active.size
+		seq, start := s.active.seq, s.writeOff
 		op := histOp{file: filepath.Base(s.segPath(seq)), start: start}
 		switch r := rng.IntN(10); {
 		case r < 5 || len(order) == 0:

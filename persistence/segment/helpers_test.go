@@ -74,9 +74,16 @@ func (f *faultFile) Sync() error {
 	return f.File.Sync()
 }
 
+func (f *faultFile) Datasync() error {
+	if f.fs.failSyncs.Load() {
+		return errors.New("input/output error")
+	}
+	return f.File.Datasync()
+}
+
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func open(t *testing.T, dir string, mod ...func(*Options)) *Store {
+func open(t testing.TB, dir string, mod ...func(*Options)) *Store {
 	t.Helper()
 	o := Options{Dir: dir, Logger: quiet(), MinFreeSpace: Threshold{Disabled: true}, MinFreeInodes: Threshold{Disabled: true},
 		CompactEvery: time.Hour}

@@ -1,7 +1,7 @@
 package segment
 
 import (
-	"strings"
+	"sync/atomic"
 
 	"github.com/hookd/hookd/message"
 )
@@ -18,8 +18,9 @@ type segInfo struct {
 	// targets counts, per older segment, the records here that ended a put there (deletes, and puts
 	// that replaced one). This segment must outlive those segments, or a restart would bring the
 	// ended messages back.
-	targets map[uint32]int32
-	sealed  bool
+	targets   map[uint32]int32
+	sealed    bool
+	unapplied atomic.Int32 // frames written here but not yet durable and applied
 }
 
 // ledger applies entries to the index and the segment accounting. Replay at start and the writer at
@@ -32,24 +33,24 @@ type ledger struct {
 }
 
 // queueID interns a queue name.
-func (l *ledger) queueID(name string) uint32 {
-	if id, ok := l.qids[name]; ok {
+func (l *ledger) queueID(name []byte) uint32 {
+	if id, ok := l.qids[string(name)]; ok { // no allocation for the lookup
 		return id
 	}
 	if l.qids == nil {
 		l.qids, l.queues = map[string]uint32{}, []string{""}
 	}
 	id := uint32(len(l.queues))
-	name = strings.Clone(name)
-	l.queues = append(l.queues, name)
-	l.qids[name] = id
+	s := string(name)
+	l.queues = append(l.queues, s)
+	l.qids[s] = id
 	return id
 }
 
 func (l *ledger) seg(seq uint32) *segInfo { return l.segs[seq] }
 
 // put records a put at `at`, replacing an earlier put of the same id.
-func (l *ledger) put(id message.SpoolID, at loc, queue string, attempts uint16, due int64) {
+func (l *ledger) put(id message.SpoolID, at loc, queue []byte, attempts uint16, due int64) {
 	if old, ok := l.idx.get(id); ok {
 		l.endPut(old.put, at.seg)
 		l.releaseUpdate(old.updSeg)
@@ -109,7 +110,7 @@ func (l *ledger) releaseUpdate(seq uint32) {
 // deletable reports whether a segment holds nothing anyone needs: sealed, nothing live, and every
 // segment it ended puts in is gone already.
 func (l *ledger) deletable(s *segInfo) bool {
-	if !s.sealed || s.live > 0 {
+	if !s.sealed || s.live > 0 || s.unapplied.Load() > 0 {
 		return false
 	}
 	for seq := range s.targets {

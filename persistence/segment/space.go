@@ -78,6 +78,7 @@ func (s *Store) checkSpace() {
 // counters are the store's running figures.
 type counters struct {
 	frames, entries, bytes atomic.Uint64
+	syncs                  atomic.Uint64
 	refused, writeErrors   atomic.Uint64
 	segmentsDeleted        atomic.Uint64
 	compacted, moved       atomic.Uint64
@@ -86,7 +87,8 @@ type counters struct {
 
 // Stats is a snapshot of the store's figures.
 type Stats struct {
-	Frames, Entries, Bytes uint64 // frames (fsyncs), entries and bytes written since Open
+	Frames, Entries, Bytes uint64 // frames, entries and bytes written since Open
+	Syncs                  uint64 // fsync rounds (one may cover several frames)
 	Refused                uint64 // puts refused for lack of space
 	WriteErrors            uint64
 	Segments               int    // segment files now
@@ -107,7 +109,7 @@ func (s *Store) Stats() Stats {
 	}
 	s.idxMu.RUnlock()
 	c := &s.stats
-	st.Frames, st.Entries, st.Bytes = c.frames.Load(), c.entries.Load(), c.bytes.Load()
+	st.Frames, st.Entries, st.Bytes, st.Syncs = c.frames.Load(), c.entries.Load(), c.bytes.Load(), c.syncs.Load()
 	st.Refused, st.WriteErrors, st.SegmentsDeleted = c.refused.Load(), c.writeErrors.Load(), c.segmentsDeleted.Load()
 	st.Compacted, st.Moved, st.Loads, st.CacheHits = c.compacted.Load(), c.moved.Load(), c.loads.Load(), c.cacheHits.Load()
 	st.LowSpace = s.lowSpace.Load()

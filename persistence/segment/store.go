@@ -66,10 +66,19 @@ type Store struct {
 	closing bool
 	err     error // sticky: once the disk failed in a way the store cannot undo
 
-	idxMu  sync.RWMutex // guards led (index and segments) for readers; the writer is the only mutator
+	idxMu  sync.RWMutex // guards led (index and segments); the syncer applies durable frames to it
 	led    ledger
 	nextSq uint32
-	active *segInfo
+	active *segInfo // the segment the writer appends to (writer only, after Open)
+
+	writeOff int64  // where the writer's next frame goes in the active segment (writer only)
+	rawBuf   []byte // writer scratch: a frame's entries before compression
+	frameBuf []byte // writer scratch: the compressed frame
+	hdrBuf   [frameHeaderSize]byte
+	frameSeq uint64 // frames written (writer only)
+	written  chan *written
+	ovMu     sync.Mutex
+	overlay  map[message.SpoolID]liveness // ids touched by frames not yet durable
 
 	enc      *zstd.Encoder
 	dec      *zstd.Decoder
@@ -85,7 +94,8 @@ type Store struct {
 
 type request struct {
 	e    entry
-	from loc // for moves: where the put was when compaction read it
+	move bool // a compaction move of the put at from
+	from loc
 	done func(error)
 }
 
@@ -119,7 +129,7 @@ func Open(opts Options) (*Store, error) {
 	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", opts.Dir, err)
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
 		zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
@@ -130,7 +140,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), enc: enc, dec: dec,
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
-		stopComp: make(chan struct{})}
+		stopComp: make(chan struct{}), written: make(chan *written), overlay: map[message.SpoolID]liveness{}}
 	s.cache.init(32)
 	if err := s.replay(); err != nil {
 		s.closeFiles()
@@ -143,6 +153,7 @@ func Open(opts Options) (*Store, error) {
 	s.reclaim()
 	s.checkSpace()
 	go s.run()
+	go s.sync()
 	s.compWG.Add(1)
 	go s.compactor()
 	return s, nil
@@ -163,7 +174,7 @@ func (s *Store) Put(e *persistence.Entry, done func(error)) {
 		return
 	}
 	s.submit(request{e: entry{kind: kindPut, id: e.ID, attempts: e.Attempts, due: dueNanos(e.Due),
-		queue: e.Queue, meta: e.Meta, body: e.Body}, done: done})
+		queue: []byte(e.Queue), meta: e.Meta, body: e.Body}, done: done})
 }
 
 // Update records new attempts and due time for a stored message.

@@ -8,10 +8,30 @@ import (
 	"github.com/hookd/hookd/message"
 )
 
-// run is the writer: it takes everything pending, writes it as one frame with one fsync, then
-// acknowledges it. While one frame is being synced, new requests gather for the next.
+// The write path is a two-stage pipeline. The writer (run) takes what is pending, encodes,
+// compresses and writes it as one frame, then hands the frame to the syncer; while the syncer's
+// fsync is in progress, the writer already prepares the next frame. The syncer fsyncs every frame
+// handed to it since its last fsync at once, applies them to the ledger (which therefore only ever
+// describes durable data), acknowledges them, and deletes the segments nobody needs any more.
+
+// written is a frame the writer wrote and the syncer has yet to make durable.
+type written struct {
+	seg      *segInfo
+	off, end int64
+	seq      uint64 // the writer's frame counter
+	ops      []batchOp
+	barriers []request // Flush calls answered once everything before them is durable
+}
+
+// liveness is what the writer knows of an id touched by a frame not yet applied to the ledger.
+type liveness struct {
+	live  bool
+	frame uint64
+}
+
+// run is the writer stage.
 func (s *Store) run() {
-	defer close(s.done)
+	defer close(s.written)
 	for {
 		s.mu.Lock()
 		reqs, moves := s.pending, s.moves
@@ -20,35 +40,35 @@ func (s *Store) run() {
 		s.mu.Unlock()
 		switch {
 		case len(reqs) > 0:
-			s.commit(reqs, false)
+			s.writeBatch(reqs, false)
 		case len(moves) > 0:
-			s.commit(moves, true)
+			s.writeBatch(moves, true)
+			continue
 		case closing:
 			return
 		default:
 			<-s.wake
 			continue
 		}
-		if len(moves) > 0 && len(reqs) > 0 { // moves go alone, after the batch ahead of them
-			s.commit(moves, true)
+		if len(moves) > 0 { // moves go alone, after the batch ahead of them
+			s.writeBatch(moves, true)
 		}
 	}
 }
 
-// batchOp is one request as the writer resolved it against the index.
+// batchOp is one request as the writer resolved it.
 type batchOp struct {
 	req  *request
 	skip bool // an update or delete of a message that is not live, or a move that lost its race
 	at   loc
 }
 
-// commit writes reqs as frames of at most MaxFrameBytes each, then applies them and acknowledges.
-func (s *Store) commit(reqs []request, moves bool) {
+// writeBatch writes reqs as frames of at most MaxFrameBytes and passes them to the syncer.
+func (s *Store) writeBatch(reqs []request, moves bool) {
 	if err := s.stickyErr(); err != nil {
 		finish(reqs, err)
 		return
 	}
-	// Flush barriers are answered last, once the frames are written and finished segments are gone.
 	var barriers []request
 	kept := reqs[:0:0]
 	for _, r := range reqs {
@@ -58,16 +78,15 @@ func (s *Store) commit(reqs []request, moves bool) {
 			kept = append(kept, r)
 		}
 	}
-	reqs = kept
-	for len(reqs) > 0 {
+	for reqs = kept; len(reqs) > 0; {
 		n := s.fitFrame(reqs)
-		s.commitFrame(reqs[:n], moves)
+		s.writeFrame(reqs[:n], moves)
 		reqs = reqs[n:]
 	}
 	s.maybeRoll()
-	s.reclaim()
-	s.checkSpace()
-	finish(barriers, s.stickyErr())
+	if len(barriers) > 0 {
+		s.written <- &written{barriers: barriers}
+	}
 }
 
 // fitFrame returns how many leading requests fit in one frame (always at least one).
@@ -83,55 +102,61 @@ func (s *Store) fitFrame(reqs []request) int {
 	return len(reqs)
 }
 
-func (s *Store) commitFrame(reqs []request, moves bool) {
+func (s *Store) writeFrame(reqs []request, moves bool) {
 	ops, raw := s.encode(reqs, moves)
 	if raw == nil { // nothing to write: every op was skipped
-		finishOps(ops, nil)
+		s.written <- &written{ops: ops}
 		return
 	}
-	frame := s.enc.EncodeAll(raw, make([]byte, frameHeaderSize, frameHeaderSize+len(raw)/2))
+	// raw and frame are the writer's scratch buffers, reused for every frame: the write copies the
+	// frame into the kernel before the next one is built.
+	if cap(s.frameBuf) < frameHeaderSize {
+		s.frameBuf = make([]byte, 0, 64<<10)
+	}
+	frame := s.enc.EncodeAll(raw, s.frameBuf[:frameHeaderSize])
+	s.frameBuf, s.rawBuf = frame[:0], raw[:0]
 	payload := frame[frameHeaderSize:]
-	copy(frame, appendFrameHeader(nil, payload))
+	copy(frame, appendFrameHeader(s.hdrBuf[:0], payload))
 	a := s.active
-	off := a.size
+	off := s.writeOff
+	a.unapplied.Add(1) // before the write: the syncer must not delete a segment with frames on the way
 	if _, err := a.file.Write(frame); err != nil {
+		a.unapplied.Add(-1)
 		s.writeFailed(a, off, ops, err)
 		return
 	}
-	if err := a.file.Sync(); err != nil {
-		// After a failed fsync the state of the page cache is unknown: nothing more is trusted.
-		err = fmt.Errorf("fsync %s: %w", a.path, err)
-		s.fail(err)
-		finishOps(ops, err)
-		return
+	s.writeOff += int64(len(frame))
+	s.frameSeq++
+	s.ovMu.Lock()
+	for i := range ops {
+		if !ops[i].skip {
+			ops[i].at.off = uint32(off)
+			s.overlay[ops[i].req.e.id] = liveness{live: ops[i].req.e.kind != kindDelete, frame: s.frameSeq}
+		}
 	}
+	s.ovMu.Unlock()
 	s.stats.frames.Add(1)
 	s.stats.bytes.Add(uint64(len(frame)))
 	s.stats.entries.Add(uint64(len(ops)))
-	s.idxMu.Lock()
-	a.size += int64(len(frame))
-	for i := range ops {
-		s.apply(&ops[i], uint32(off))
-	}
-	s.idxMu.Unlock()
-	finishOps(ops, nil)
+	s.written <- &written{seg: a, off: off, end: s.writeOff, seq: s.frameSeq, ops: ops}
 }
 
-// encode resolves each request against the index (and the requests before it in the same frame)
-// and serialises the ones that still apply.
+// encode resolves each request against what is live (including frames not yet durable, and the
+// requests before it in the same frame) and serialises the ones that still apply.
 func (s *Store) encode(reqs []request, moves bool) ([]batchOp, []byte) {
 	ops := make([]batchOp, len(reqs))
-	overlay := map[message.SpoolID]bool{} // live state of ids touched earlier in this frame
+	local := map[message.SpoolID]bool{}
 	live := func(id message.SpoolID) bool {
-		if v, ok := overlay[id]; ok {
+		if v, ok := local[id]; ok {
 			return v
 		}
-		s.idxMu.RLock()
-		_, ok := s.led.idx.get(id)
-		s.idxMu.RUnlock()
+		if v, ok := s.overlayState(id); ok {
+			return v.live
+		}
+		_, ok := s.currentSlot(id)
 		return ok
 	}
-	var raw []byte
+	raw := s.rawBuf[:0]
 	n := 0
 	for i := range reqs {
 		r := &reqs[i]
@@ -139,20 +164,16 @@ func (s *Store) encode(reqs []request, moves bool) ([]batchOp, []byte) {
 		op.req = r
 		switch r.e.kind {
 		case kindPut:
-			if moves {
-				sl, ok := s.currentSlot(r.e.id)
-				if !ok || sl.put != r.from {
-					op.skip = true // deleted or moved since compaction read it
-					continue
-				}
-				r.e.attempts, r.e.due = sl.attempts, sl.due // fold in the latest update
+			if moves && !s.movable(r) {
+				op.skip = true // deleted, moved or changed since compaction read it
+				continue
 			}
-			overlay[r.e.id] = true
+			local[r.e.id] = true
 		case kindUpdate:
 			op.skip = !live(r.e.id)
 		case kindDelete:
 			op.skip = !live(r.e.id)
-			overlay[r.e.id] = false
+			local[r.e.id] = false
 		}
 		if op.skip {
 			continue
@@ -164,6 +185,27 @@ func (s *Store) encode(reqs []request, moves bool) ([]batchOp, []byte) {
 	return ops, raw
 }
 
+// movable checks a compaction move: the message must be durable, unchanged in flight, and still at
+// the place compaction read it from. Its latest attempts and due time are folded in.
+func (s *Store) movable(r *request) bool {
+	if _, busy := s.overlayState(r.e.id); busy {
+		return false
+	}
+	sl, ok := s.currentSlot(r.e.id)
+	if !ok || sl.put != r.from {
+		return false
+	}
+	r.e.attempts, r.e.due = sl.attempts, sl.due
+	return true
+}
+
+func (s *Store) overlayState(id message.SpoolID) (liveness, bool) {
+	s.ovMu.Lock()
+	defer s.ovMu.Unlock()
+	v, ok := s.overlay[id]
+	return v, ok
+}
+
 func (s *Store) currentSlot(id message.SpoolID) (slot, bool) {
 	s.idxMu.RLock()
 	defer s.idxMu.RUnlock()
@@ -171,27 +213,8 @@ func (s *Store) currentSlot(id message.SpoolID) (slot, bool) {
 }
 
 func (s *Store) stillAt(id message.SpoolID, from loc) bool {
-	s.idxMu.RLock()
-	defer s.idxMu.RUnlock()
-	sl, ok := s.led.idx.get(id)
+	sl, ok := s.currentSlot(id)
 	return ok && sl.put == from
-}
-
-// apply records a written op in the ledger (idxMu held).
-func (s *Store) apply(op *batchOp, off uint32) {
-	if op.skip {
-		return
-	}
-	e := &op.req.e
-	op.at.off = off
-	switch e.kind {
-	case kindPut:
-		s.led.put(e.id, op.at, e.queue, e.attempts, e.due)
-	case kindUpdate:
-		s.led.update(e.id, op.at.seg, e.attempts, e.due)
-	case kindDelete:
-		s.led.remove(e.id, op.at.seg)
-	}
 }
 
 // writeFailed handles a failed write: the partial frame is cut off so the file stays valid, the puts
@@ -224,9 +247,17 @@ func (s *Store) writeFailed(a *segInfo, off int64, ops []batchOp, err error) {
 	s.mu.Unlock()
 }
 
+// errMoveSkipped answers a compaction move that did not happen (the message changed meanwhile).
+var errMoveSkipped = errors.New("spool: move skipped")
+
 func finishOps(ops []batchOp, err error) {
 	for i := range ops {
-		if d := ops[i].req.done; d != nil {
+		d := ops[i].req.done
+		switch {
+		case d == nil:
+		case err == nil && ops[i].skip && ops[i].req.move:
+			d(errMoveSkipped)
+		default:
 			d(err)
 		}
 	}
@@ -247,7 +278,7 @@ func (s *Store) stickyErr() error {
 }
 
 func (s *Store) maybeRoll() {
-	if s.active.size < s.opts.MaxSegmentSize {
+	if s.writeOff < s.opts.MaxSegmentSize {
 		return
 	}
 	if err := s.roll(); err != nil {
@@ -255,7 +286,8 @@ func (s *Store) maybeRoll() {
 	}
 }
 
-// roll seals the active segment (if any) and starts a new one.
+// roll seals the active segment (if any) and starts a new one. Only the writer calls it (and Open,
+// before the writer starts).
 func (s *Store) roll() error {
 	s.nextSq++
 	seq := s.nextSq
@@ -284,40 +316,6 @@ func (s *Store) roll() error {
 	s.led.segs[seq] = seg
 	s.active = seg
 	s.idxMu.Unlock()
+	s.writeOff = headerSize
 	return nil
-}
-
-// reclaim deletes every segment nobody needs, in rounds: a segment whose deletions ended puts in an
-// older one may go only once that one's removal is durable.
-func (s *Store) reclaim() {
-	for {
-		var gone []*segInfo
-		s.idxMu.Lock()
-		for _, sg := range s.led.segs {
-			if s.led.deletable(sg) {
-				gone = append(gone, sg)
-			}
-		}
-		for _, sg := range gone {
-			s.led.forget(sg.seq)
-			s.cache.dropSegment(sg.seq)
-		}
-		s.idxMu.Unlock()
-		if len(gone) == 0 {
-			return
-		}
-		for _, sg := range gone {
-			if sg.file != nil {
-				sg.file.Close()
-			}
-			if err := s.fs.Remove(sg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				s.log.Warn("removing a finished segment", "segment", sg.path, "error", err)
-			}
-			s.stats.segmentsDeleted.Add(1)
-		}
-		if err := s.fs.SyncDir(s.opts.Dir); err != nil {
-			s.fail(fmt.Errorf("fsync %s: %w", s.opts.Dir, err))
-			return
-		}
-	}
 }

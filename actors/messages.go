@@ -34,6 +34,9 @@ type insert struct {
 	held    *persistence.Entry // the message itself when it is not in the spool (deferred_spool)
 }
 
+// insertBatch hands a queue many stored messages at once (recovery).
+type insertBatch struct{ items []*queue.Item }
+
 // sessionWork hands a batch to a connection actor; held carries the messages that are not in the
 // spool.
 type sessionWork struct {

@@ -75,6 +75,8 @@ func (q *queueActor) Receive(c *actor.Context) {
 		if m.credits != nil {
 			m.credits.Release(1)
 		}
+	case insertBatch:
+		q.apply(c, q.core.InsertMany(m.items, now), now)
 	case tick:
 		q.armedAt = time.Time{}
 		q.apply(c, q.core.Tick(now), now)

@@ -131,16 +131,28 @@ func (s *System) spawnHooks() error {
 	return nil
 }
 
-// recover hands every message the spool holds to its queue.
+// recover hands every message the spool holds to its queue, in batches per queue.
 func (s *System) recover() error {
+	const batch = 4096
 	n := 0
+	pending := map[string][]*queue.Item{}
+	send := func(name string) {
+		s.engine.Send(s.queues.get(name), insertBatch{items: pending[name]})
+		delete(pending, name)
+	}
 	err := s.spool.Recover(func(e *persistence.Entry) error {
 		n++
-		s.stats.queued.Add(1)
-		it := &queue.Item{ID: e.ID, Created: e.ID.Created(), Attempts: e.Attempts, Due: e.Due}
-		s.engine.Send(s.queues.get(e.Queue), insert{item: it})
+		items := append(pending[e.Queue], &queue.Item{ID: e.ID, Created: e.ID.Created(), Attempts: e.Attempts, Due: e.Due})
+		pending[e.Queue] = items
+		if len(items) >= batch {
+			send(e.Queue)
+		}
 		return nil
 	})
+	for name := range pending {
+		send(name)
+	}
+	s.stats.queued.Add(int64(n))
 	if n > 0 {
 		s.log.Info("recovered spooled messages", "count", n)
 	}

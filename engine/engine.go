@@ -32,6 +32,7 @@ import (
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
+	"github.com/hookd/hookd/persistence/segment"
 )
 
 // Config configures an Engine. Only Policy (or PolicySource) is required.
@@ -41,11 +42,14 @@ type Config struct {
 	Policy string
 	// PolicySource is the policy script itself, for embedders that do not keep it in a file.
 	PolicySource []byte
-	// Spool stores queued messages. Default: an in-memory spool (nothing survives the process).
+	// Spool stores queued messages. When nil, a durable segment spool is opened in SpoolDir (or in the
+	// directory of the policy's kumo.define_spool); with neither, messages are kept in memory.
 	Spool persistence.Spool
-	// SpoolDir is where a file spool would live; kumo.define_spool may set it too. This version keeps
-	// the spool in memory unless Spool is given.
+	// SpoolDir is the spool directory; it wins over kumo.define_spool.
 	SpoolDir string
+	// DefaultSpoolDir is used when neither SpoolDir nor the policy names a spool directory; when it is
+	// empty too, messages are kept in memory. hookd run sets it to ./hookd-data.
+	DefaultSpoolDir string
 	// Clock is the source of time. Default: the wall clock.
 	Clock clock.Clock
 	// Logger receives hookd's and the policy's logs. Default: slog.Default().
@@ -73,10 +77,11 @@ var ErrNotStarted = errors.New("hookd: engine not started")
 type Engine struct {
 	cfg    Config
 	policy *lua.Policy
-	spool  persistence.Spool
 
-	mu  sync.Mutex
-	sys *actors.System
+	mu       sync.Mutex
+	sys      *actors.System
+	spool    persistence.Spool
+	spoolDir string
 }
 
 // New loads the policy and runs its pre_init and init events. Errors read "FILE:LINE: reason".
@@ -109,11 +114,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, policy: p, spool: cfg.Spool}
-	if e.spool == nil {
-		e.spool = persistence.NewMemory()
-	}
-	return e, nil
+	return &Engine{cfg: cfg, policy: p}, nil
 }
 
 // Policy returns the loaded policy and what it configured.
@@ -123,15 +124,19 @@ func (e *Engine) Policy() *lua.Policy { return e.policy }
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.sys != nil {
+	if e.sys != nil || e.spool != nil {
 		return errors.New("hookd: engine already started")
 	}
-	sys, err := actors.Start(actors.Options{Policy: e.policy, Spool: e.spool, Clock: e.cfg.Clock,
-		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers})
+	spool, where, err := e.openSpool()
 	if err != nil {
 		return err
 	}
-	e.sys = sys
+	sys, err := actors.Start(actors.Options{Policy: e.policy, Spool: spool, Clock: e.cfg.Clock,
+		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers})
+	if err != nil {
+		return errors.Join(err, spool.Close())
+	}
+	e.sys, e.spool, e.spoolDir = sys, spool, where
 	return ctx.Err()
 }
 
@@ -198,7 +203,18 @@ func (e *Engine) Accepting() error {
 	if !sys.Accepting() {
 		return actors.ErrStopped
 	}
+	if ls, ok := e.spool.(lowSpacer); ok && ls.LowSpace() {
+		return segment.ErrLowSpace
+	}
 	return nil
+}
+
+// SpoolDir is the directory of the durable spool in use, "memory" for the in-memory spool, "given"
+// for a Config.Spool, or "" before Start.
+func (e *Engine) SpoolDir() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.spoolDir
 }
 
 // Stats returns the engine's running totals.
@@ -223,11 +239,14 @@ func (e *Engine) Queues(ctx context.Context) []QueueStats {
 // Queued messages stay in the spool. ctx bounds how long it waits.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
-	sys := e.sys
+	sys, spool := e.sys, e.spool
 	e.mu.Unlock()
 	var err error
 	if sys != nil {
 		err = sys.Stop(ctx)
 	}
-	return errors.Join(err, e.spool.Close())
+	if spool != nil {
+		err = errors.Join(err, spool.Close())
+	}
+	return err
 }

@@ -327,7 +327,10 @@ func (e *EgressPathConfig) parseClientTimeouts(v glua.LValue) error {
 // SpoolConfig is a kumo.define_spool call.
 type SpoolConfig struct {
 	Name, Path, Kind string
-	Where            string
+	// MinFreeSpace and MinFreeInodes are KumoMTA's thresholds as given: "10%" or an absolute number;
+	// "" means the default (10%).
+	MinFreeSpace, MinFreeInodes string
+	Where                       string
 }
 
 // ListenerConfig is a kumo.start_http_listener call.

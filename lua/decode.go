@@ -139,6 +139,24 @@ func (f *fields) strList(key string) []string {
 	return out
 }
 
+// threshold reads a free-space threshold: "N%" or a number, returned as text ("" when absent).
+func (f *fields) threshold(key string) string {
+	switch v := f.get(key).(type) {
+	case nil:
+		return ""
+	case glua.LString:
+		return string(v)
+	case glua.LNumber:
+		if float64(v) < 0 || float64(v) != math.Trunc(float64(v)) {
+			f.fail(key, "expected a whole number or a percentage such as \"10%%\", got %v", v)
+		}
+		return v.String()
+	default:
+		f.fail(key, "expected a number or a percentage such as \"10%%\", got %s", v.Type())
+		return ""
+	}
+}
+
 // done reports the first error, or an unknown key.
 func (f *fields) done() error {
 	if f.err != nil {

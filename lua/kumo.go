@@ -104,6 +104,8 @@ func (s *State) defineSpool(L *glua.LState) int {
 		f.fail("path", "missing field")
 	}
 	f.str("kind", &sp.Kind)
+	sp.MinFreeSpace = f.threshold("min_free_space")
+	sp.MinFreeInodes = f.threshold("min_free_inodes")
 	f.get("flush")
 	f.get("rocks_params")
 	if err := f.done(); err != nil {

@@ -149,6 +149,22 @@ func (c *Core) Insert(it *Item, now time.Time) []Action {
 	return c.plan(now, nil)
 }
 
+// InsertMany adds many messages (a recovered spool) and plans once.
+func (c *Core) InsertMany(items []*Item, now time.Time) []Action {
+	for _, it := range items {
+		if _, dup := c.items[it.ID]; dup {
+			continue
+		}
+		if it.Due.IsZero() {
+			it.Due = now
+		}
+		it.heapIndex = -1
+		c.items[it.ID] = it
+		c.schedule(it)
+	}
+	return c.plan(now, nil)
+}
+
 // Tick re-plans at now: due messages become ready, idle sessions time out.
 func (c *Core) Tick(now time.Time) []Action { return c.plan(now, nil) }
 

@@ -110,7 +110,7 @@ func TestDemoRunsTheWholeLoop(t *testing.T) {
 	code, stdout, stderr := runHookd(t, ctx, t.TempDir(), "demo", "--records", strconv.Itoa(records),
 		"--fail-rate", "0", "--timeout", "30s")
 	if code != 0 {
-		t.Fatalf("hookd demo exited %d; want 0\nstdout:\n%s\nstderr:\n%s%s", code, stdout, stderr, stopHint(stderr))
+		t.Fatalf("hookd demo exited %d; want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	_, summary, ok := strings.Cut(stdout, "\nsummary\n")
 	if !ok {

@@ -91,6 +91,12 @@ type child struct {
 // the test if it is still running.
 func startNode(t *testing.T, policy string, env ...string) *child {
 	t.Helper()
+	return startNodeOn(t, filepath.Join(t.TempDir(), "spool"), policy, env...)
+}
+
+// startNodeOn is startNode with the spool in spoolDir, so that a later node can take it over.
+func startNodeOn(t *testing.T, spoolDir, policy string, env ...string) *child {
+	t.Helper()
 	abs, err := filepath.Abs(policy)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +104,7 @@ func startNode(t *testing.T, policy string, env ...string) *child {
 	dir := t.TempDir()
 	c := &child{exited: make(chan struct{})}
 	c.cmd = exec.Command(hookdBin, "run", "--policy", abs, "--http", "127.0.0.1:0",
-		"--spool", filepath.Join(dir, "spool"), "--log-level", "warn", "--drain-timeout", "5s")
+		"--spool", spoolDir, "--log-level", "warn", "--drain-timeout", "5s")
 	c.cmd.Dir = dir
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stderr = &c.stderr
@@ -164,11 +170,15 @@ func (c *child) terminate(t *testing.T) int {
 	return c.cmd.ProcessState.ExitCode()
 }
 
-// stopHint explains a failed stop that matches a known bug, for the failure message.
-func stopHint(stderr string) string {
-	if !strings.Contains(stderr, "stopping before everything finished") {
-		return ""
+// kill ends the process with SIGKILL, as a crash would, and waits until it is gone.
+func (c *child) kill(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("SIGKILL: %v", err)
 	}
-	return "\n(known actors bug: a queue actor that stops while one of its connection actors is poisoning " +
-		"itself sends that actor a second poison pill, which hollywood never acknowledges, so Stop waits out its timeout)"
+	select {
+	case <-c.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("hookd run survived SIGKILL for 15s")
+	}
 }

@@ -37,18 +37,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hookd run:", err)
 		return 2
 	}
-	// --spool is passed on so that it wins over kumo.define_spool once the engine keeps a file spool;
-	// this version of the engine keeps messages in memory and only records the directory.
-	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool})
+	// --spool wins over kumo.define_spool, which wins over ./hookd-data.
+	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool, DefaultSpoolDir: "./hookd-data"})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	cfg := eng.Policy().Config()
-	spoolDir := firstOf(*spool, "./hookd-data")
-	if *spool == "" && len(cfg.Spools) > 0 {
-		spoolDir = cfg.Spools[0].Path
-	}
 	addr := firstOf(*listen, "127.0.0.1:8000")
 	if *listen == "" && len(cfg.Listeners) > 0 {
 		addr = cfg.Listeners[0].Listen
@@ -67,7 +62,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{Handler: httpapi.New(eng, httpapi.Options{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("hookd running", "policy", *policy, "spool", spoolDir, "hooks", len(cfg.Hooks))
+	log.Info("hookd running", "policy", *policy, "spool", eng.SpoolDir(), "hooks", len(cfg.Hooks))
 	fmt.Fprintf(stdout, "hookd: listening on http://%s\n", ln.Addr())
 
 	select {

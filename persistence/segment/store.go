@@ -269,6 +269,9 @@ func (s *Store) closeFiles() error {
 	return errors.Join(errs...)
 }
 
+// LowSpace reports whether the disk is below its free-space threshold (new messages are refused).
+func (s *Store) LowSpace() bool { return s.lowSpace.Load() }
+
 // Len is the number of live messages.
 func (s *Store) Len() int {
 	s.idxMu.RLock()

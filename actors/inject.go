@@ -60,7 +60,7 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 		if err := s.inserts.Acquire(ctx, 1); err != nil {
 			return err
 		}
-		item := &queue.Item{ID: p.m.ID, Created: p.m.ID.Created()}
+		item := queue.Item{ID: p.m.ID}
 		var held *persistence.Entry
 		if deferred {
 			held = p.entry

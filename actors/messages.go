@@ -29,18 +29,18 @@ type hookBatch struct {
 
 // insert hands a stored message to its queue.
 type insert struct {
-	item    *queue.Item
+	item    queue.Item
 	credits *Credits           // returned once the queue has taken the item (nil when not counted)
 	held    *persistence.Entry // the message itself when it is not in the spool (deferred_spool)
 }
 
 // insertBatch hands a queue many stored messages at once (recovery).
-type insertBatch struct{ items []*queue.Item }
+type insertBatch struct{ items []queue.Item }
 
 // sessionWork hands a batch to a connection actor; held carries the messages that are not in the
 // spool.
 type sessionWork struct {
-	batch []*queue.Item
+	batch []queue.Item
 	held  map[message.SpoolID]*persistence.Entry
 }
 

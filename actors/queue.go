@@ -141,7 +141,7 @@ func (q *queueActor) apply(c *actor.Context, acts []queue.Action, now time.Time)
 	q.arm(now)
 }
 
-func (q *queueActor) forget(it *queue.Item) {
+func (q *queueActor) forget(it queue.Item) {
 	q.sys.stats.queued.Add(-1)
 	if _, ok := q.held[it.ID]; ok {
 		delete(q.held, it.ID)
@@ -150,7 +150,7 @@ func (q *queueActor) forget(it *queue.Item) {
 	q.sys.spool.Delete(it.ID)
 }
 
-func (q *queueActor) work(batch []*queue.Item) sessionWork {
+func (q *queueActor) work(batch []queue.Item) sessionWork {
 	w := sessionWork{batch: batch}
 	for _, it := range batch {
 		if e := q.held[it.ID]; e != nil {
@@ -163,7 +163,7 @@ func (q *queueActor) work(batch []*queue.Item) sessionWork {
 	return w
 }
 
-func (q *queueActor) startSession(c *actor.Context, id queue.SessionID, batch []*queue.Item) {
+func (q *queueActor) startSession(c *actor.Context, id queue.SessionID, batch []queue.Item) {
 	info := q.info
 	// Connection actors are not hollywood children of the queue: a child that stops itself would be
 	// stopped a second time by its parent's cleanup, and hollywood never acknowledges that second
@@ -244,7 +244,7 @@ func (q *queueActor) load(id message.SpoolID) (*message.Message, error) {
 
 // logAbout emits the record build makes for a queued message; the queue must not block, so the
 // record goes past the loggers' bound if they are full.
-func (q *queueActor) logAbout(it *queue.Item, build func(*message.Message) *message.LogRecord) {
+func (q *queueActor) logAbout(it queue.Item, build func(*message.Message) *message.LogRecord) {
 	m, err := q.load(it.ID)
 	if err != nil {
 		q.sys.log.Error("cannot read a queued message back", "queue", q.name, "id", it.ID.String(), "error", err)

@@ -135,14 +135,14 @@ func (s *System) spawnHooks() error {
 func (s *System) recover() error {
 	const batch = 4096
 	n := 0
-	pending := map[string][]*queue.Item{}
+	pending := map[string][]queue.Item{}
 	send := func(name string) {
 		s.engine.Send(s.queues.get(name), insertBatch{items: pending[name]})
 		delete(pending, name)
 	}
 	err := s.spool.Recover(func(e *persistence.Entry) error {
 		n++
-		items := append(pending[e.Queue], &queue.Item{ID: e.ID, Created: e.ID.Created(), Attempts: e.Attempts, Due: e.Due})
+		items := append(pending[e.Queue], queue.Item{ID: e.ID, Attempts: e.Attempts, Due: e.Due})
 		pending[e.Queue] = items
 		if len(items) >= batch {
 			send(e.Queue)
@@ -256,7 +256,7 @@ func (s *System) Enqueue(ctx context.Context, m *message.Message, ack *Ack, defe
 		return
 	}
 	entry := &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}
-	item := &queue.Item{ID: m.ID, Created: m.ID.Created()}
+	item := queue.Item{ID: m.ID}
 	pid := s.queues.get(name)
 	if deferred {
 		s.enqueued(pid, item, entry)
@@ -274,7 +274,7 @@ func (s *System) Enqueue(ctx context.Context, m *message.Message, ack *Ack, defe
 	})
 }
 
-func (s *System) enqueued(pid *actor.PID, item *queue.Item, held *persistence.Entry) {
+func (s *System) enqueued(pid *actor.PID, item queue.Item, held *persistence.Entry) {
 	s.stats.enqueued.Add(1)
 	s.stats.queued.Add(1)
 	s.engine.Send(pid, insert{item: item, credits: s.inserts, held: held})

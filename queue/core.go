@@ -9,15 +9,29 @@ import (
 	"github.com/hookd/hookd/message"
 )
 
-// Item is what the core keeps of a queued message: only what scheduling needs.
+// Item is a queued message as the core sees it: only what scheduling needs. Its creation time is
+// the one its spool id carries.
 type Item struct {
 	ID       message.SpoolID
-	Created  time.Time
+	Due      time.Time // zero = due at once
 	Attempts uint16
-	Due      time.Time
+}
 
-	heapIndex int    // position in the scheduled heap, or -1 when not scheduled
-	seq       uint64 // order of scheduling, to break ties between equal due times
+// entry is how the core stores an item: 32 bytes and no pointers, so that a queue of a million
+// messages costs tens of megabytes and nothing for the garbage collector to scan.
+type entry struct {
+	id       message.SpoolID
+	due      int64  // unix nanoseconds
+	seq      uint32 // order of scheduling, to break ties between equal due times (wraps safely)
+	attempts uint16
+}
+
+func toEntry(it Item) entry {
+	return entry{id: it.ID, due: it.Due.UnixNano(), attempts: it.Attempts}
+}
+
+func (e entry) item() Item {
+	return Item{ID: e.id, Due: time.Unix(0, e.due).UTC(), Attempts: e.attempts}
 }
 
 // SessionID names one delivery session of a queue.
@@ -45,13 +59,13 @@ type Action interface{ isAction() }
 // Start opens a new session whose first batch is Batch.
 type Start struct {
 	Session SessionID
-	Batch   []*Item
+	Batch   []Item
 }
 
 // Deliver hands Batch to an open, idle session.
 type Deliver struct {
 	Session SessionID
-	Batch   []*Item
+	Batch   []Item
 }
 
 // Close ends an idle session.
@@ -61,21 +75,21 @@ type Close struct {
 }
 
 // Retry records that Item failed transiently: persist its new Attempts and Due.
-type Retry struct{ Item *Item }
+type Retry struct{ Item Item }
 
 // Expire ends Item: log an Expiration with Response and remove it from storage.
 type Expire struct {
-	Item     *Item
+	Item     Item
 	Response string
 }
 
 // Forget removes Item from storage: it was delivered or bounced.
-type Forget struct{ Item *Item }
+type Forget struct{ Item Item }
 
 // Undeliverable asks for a TransientFailure record for Item, whose queue has no protocol that can
 // deliver; Attempts is its count before this failure. A Retry or Expire for it follows.
 type Undeliverable struct {
-	Item     *Item
+	Item     Item
 	Attempts uint16
 }
 
@@ -97,7 +111,7 @@ const (
 
 type session struct {
 	id        SessionID
-	inflight  []*Item // nil when idle
+	inflight  []entry // nil when idle
 	idleSince time.Time
 	delivered int
 }
@@ -106,13 +120,13 @@ type session struct {
 type Core struct {
 	cfg      Config
 	rand     func() float64
-	items    map[message.SpoolID]*Item
-	sched    itemHeap
+	total    int // messages held, in any state
+	sched    entryHeap
 	ready    fifo
 	sessions map[SessionID]*session
 	idle     []*session // LIFO: the most recently used idle session is reused first
 	nextID   SessionID
-	seq      uint64
+	seq      uint32
 	draining bool
 }
 
@@ -121,7 +135,6 @@ func New(cfg Config, rand func() float64) *Core {
 	return &Core{
 		cfg:      cfg.normalized(),
 		rand:     rand,
-		items:    make(map[message.SpoolID]*Item),
 		sessions: make(map[SessionID]*session),
 	}
 }
@@ -135,34 +148,26 @@ func (c *Core) SetConfig(cfg Config, now time.Time) []Action {
 	return c.plan(now, nil)
 }
 
-// Insert adds a message. A zero Due means due now.
-func (c *Core) Insert(it *Item, now time.Time) []Action {
-	if _, dup := c.items[it.ID]; dup {
-		return nil
-	}
-	if it.Due.IsZero() {
-		it.Due = now
-	}
-	it.heapIndex = -1
-	c.items[it.ID] = it
-	c.schedule(it)
+// Insert adds a message. A zero Due means due now. Ids must be unique (the spool makes them so).
+func (c *Core) Insert(it Item, now time.Time) []Action {
+	c.add(it, now)
 	return c.plan(now, nil)
 }
 
 // InsertMany adds many messages (a recovered spool) and plans once.
-func (c *Core) InsertMany(items []*Item, now time.Time) []Action {
+func (c *Core) InsertMany(items []Item, now time.Time) []Action {
 	for _, it := range items {
-		if _, dup := c.items[it.ID]; dup {
-			continue
-		}
-		if it.Due.IsZero() {
-			it.Due = now
-		}
-		it.heapIndex = -1
-		c.items[it.ID] = it
-		c.schedule(it)
+		c.add(it, now)
 	}
 	return c.plan(now, nil)
+}
+
+func (c *Core) add(it Item, now time.Time) {
+	if it.Due.IsZero() {
+		it.Due = now
+	}
+	c.total++
+	c.schedule(toEntry(it))
 }
 
 // Tick re-plans at now: due messages become ready, idle sessions time out.
@@ -180,13 +185,13 @@ func (c *Core) Finished(id SessionID, results []Result, closed bool, now time.Ti
 		byID[r.ID] = r.Disposition
 	}
 	var acts []Action
-	for _, it := range s.inflight {
-		switch byID[it.ID] {
+	for _, e := range s.inflight {
+		switch byID[e.id] {
 		case Delivered, Bounced:
-			delete(c.items, it.ID)
-			acts = append(acts, Forget{Item: it})
+			c.total--
+			acts = append(acts, Forget{Item: e.item()})
 		default:
-			acts = append(acts, c.fail(it, now))
+			acts = append(acts, c.fail(e, now))
 		}
 	}
 	s.delivered += len(s.inflight)
@@ -220,7 +225,7 @@ func (c *Core) Wake() (time.Time, bool) {
 	var at time.Time
 	ok := false
 	if len(c.sched) > 0 && (!c.draining || !c.cfg.Deliverable) {
-		at, ok = c.sched[0].Due, true
+		at, ok = time.Unix(0, c.sched[0].due).UTC(), true
 	}
 	for _, s := range c.idle {
 		if d := s.idleSince.Add(c.cfg.IdleTimeout); !ok || d.Before(at) {
@@ -233,47 +238,55 @@ func (c *Core) Wake() (time.Time, bool) {
 // Counts reports how many messages are waiting for their due time, ready, and in flight.
 func (c *Core) Counts() (scheduled, ready, inflight int) {
 	scheduled, ready = len(c.sched), c.ready.len()
-	return scheduled, ready, len(c.items) - scheduled - ready
+	return scheduled, ready, c.total - scheduled - ready
 }
 
 // Len is the number of messages the queue holds, in any state.
-func (c *Core) Len() int { return len(c.items) }
+func (c *Core) Len() int { return c.total }
 
 // Sessions is the number of open sessions.
 func (c *Core) Sessions() int { return len(c.sessions) }
 
 // Items calls fn for every message the queue holds, in no particular order.
-func (c *Core) Items(fn func(*Item)) {
-	for _, it := range c.items {
-		fn(it)
+func (c *Core) Items(fn func(Item)) {
+	for _, e := range c.sched {
+		fn(e.item())
+	}
+	for i := 0; i < c.ready.len(); i++ {
+		fn(c.ready.at(i).item())
+	}
+	for _, s := range c.sessions {
+		for _, e := range s.inflight {
+			fn(e.item())
+		}
 	}
 }
 
-// fail applies the retry schedule to a transiently failed item: it is rescheduled, or expires when
-// its next attempt would fall past max_age.
-func (c *Core) fail(it *Item, now time.Time) Action {
-	delay := c.cfg.RetryDelay(it.Attempts, c.rand())
+// fail applies the retry schedule to a transiently failed message: it is rescheduled, or expires
+// when its next attempt would fall past max_age (its age counted from its spool id's time).
+func (c *Core) fail(e entry, now time.Time) Action {
+	delay := c.cfg.RetryDelay(e.attempts, c.rand())
 	if delay < time.Second {
 		delay = time.Second // never retry in a busy loop, whatever the configuration
 	}
-	if it.Attempts < math.MaxUint16 {
-		it.Attempts++
+	if e.attempts < math.MaxUint16 {
+		e.attempts++
 	}
-	if age := now.Sub(it.Created); age+delay > c.cfg.MaxAge {
-		delete(c.items, it.ID)
-		return Expire{Item: it, Response: fmt.Sprintf(
+	if age := now.Sub(e.id.Created()); age+delay > c.cfg.MaxAge {
+		c.total--
+		return Expire{Item: e.item(), Response: fmt.Sprintf(
 			"Next delivery time would be %s after creation, which exceeds max_age=%s",
 			message.FormatDuration(age+delay), message.FormatDuration(c.cfg.MaxAge))}
 	}
-	it.Due = now.Add(delay)
-	c.schedule(it)
-	return Retry{Item: it}
+	e.due = now.Add(delay).UnixNano()
+	c.schedule(e)
+	return Retry{Item: e.item()}
 }
 
-func (c *Core) schedule(it *Item) {
+func (c *Core) schedule(e entry) {
 	c.seq++
-	it.seq = c.seq
-	heap.Push(&c.sched, it)
+	e.seq = c.seq
+	heap.Push(&c.sched, e)
 }
 
 func (c *Core) endSession(s *session, reason string, acts []Action) []Action {
@@ -283,13 +296,13 @@ func (c *Core) endSession(s *session, reason string, acts []Action) []Action {
 
 // plan moves due messages forward and matches ready messages with sessions.
 func (c *Core) plan(now time.Time, acts []Action) []Action {
-	for len(c.sched) > 0 && !c.sched[0].Due.After(now) {
-		it := heap.Pop(&c.sched).(*Item)
+	for nowNanos := now.UnixNano(); len(c.sched) > 0 && c.sched[0].due <= nowNanos; {
+		e := heap.Pop(&c.sched).(entry)
 		if c.cfg.Deliverable {
-			c.ready.push(it)
+			c.ready.push(e)
 			continue
 		}
-		acts = append(acts, Undeliverable{Item: it, Attempts: it.Attempts}, c.fail(it, now))
+		acts = append(acts, Undeliverable{Item: e.item(), Attempts: e.attempts}, c.fail(e, now))
 	}
 	acts = c.closeIdle(now, acts)
 	if c.draining {
@@ -299,14 +312,14 @@ func (c *Core) plan(now time.Time, acts []Action) []Action {
 		s := c.idle[len(c.idle)-1]
 		c.idle = c.idle[:len(c.idle)-1]
 		s.inflight = c.takeBatch()
-		acts = append(acts, Deliver{Session: s.id, Batch: s.inflight})
+		acts = append(acts, Deliver{Session: s.id, Batch: items(s.inflight)})
 	}
 	target := IdealConnections(c.cfg.ConnectionLimit, c.ready.len())
 	for c.ready.len() > 0 && len(c.sessions) < target {
 		c.nextID++
 		s := &session{id: c.nextID, inflight: c.takeBatch()}
 		c.sessions[s.id] = s
-		acts = append(acts, Start{Session: s.id, Batch: s.inflight})
+		acts = append(acts, Start{Session: s.id, Batch: items(s.inflight)})
 	}
 	return acts
 }
@@ -337,13 +350,21 @@ func (c *Core) closeIdle(now time.Time, acts []Action) []Action {
 	return acts
 }
 
-func (c *Core) takeBatch() []*Item {
+func (c *Core) takeBatch() []entry {
 	n := min(c.cfg.BatchSize, c.ready.len())
-	batch := make([]*Item, n)
+	batch := make([]entry, n)
 	for i := range batch {
 		batch[i] = c.ready.pop()
 	}
 	return batch
+}
+
+func items(es []entry) []Item {
+	out := make([]Item, len(es))
+	for i, e := range es {
+		out[i] = e.item()
+	}
+	return out
 }
 
 // IdealConnections is KumoMTA's target number of sessions for a ready queue of readyLen messages:

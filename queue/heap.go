@@ -1,65 +1,59 @@
 package queue
 
-// itemHeap orders scheduled items by due time (container/heap).
-type itemHeap []*Item
+// entryHeap orders scheduled entries by due time, then by scheduling order (container/heap).
+type entryHeap []entry
 
-func (h itemHeap) Len() int { return len(h) }
+func (h entryHeap) Len() int { return len(h) }
 
-func (h itemHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if a.Due.Equal(b.Due) {
-		return a.seq < b.seq // first in, first out among messages due at the same time
+func (h entryHeap) Less(i, j int) bool {
+	a, b := &h[i], &h[j]
+	if a.due == b.due {
+		return int32(a.seq-b.seq) < 0 // first in, first out; correct across wrap-around
 	}
-	return a.Due.Before(b.Due)
+	return a.due < b.due
 }
 
-func (h itemHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = i
-	h[j].heapIndex = j
-}
+func (h entryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 
-func (h *itemHeap) Push(x any) {
-	it := x.(*Item)
-	it.heapIndex = len(*h)
-	*h = append(*h, it)
-}
+func (h *entryHeap) Push(x any) { *h = append(*h, x.(entry)) }
 
-func (h *itemHeap) Pop() any {
+func (h *entryHeap) Pop() any {
 	old := *h
 	n := len(old)
-	it := old[n-1]
-	old[n-1] = nil
-	it.heapIndex = -1
+	e := old[n-1]
 	*h = old[:n-1]
-	return it
+	return e
 }
 
-// fifo is a growable ring of ready items.
+// fifo is a growable ring of ready entries.
 type fifo struct {
-	buf  []*Item
+	buf  []entry
 	head int
 	n    int
 }
 
 func (q *fifo) len() int { return q.n }
 
-func (q *fifo) push(it *Item) {
+func (q *fifo) at(i int) entry { return q.buf[(q.head+i)%len(q.buf)] }
+
+func (q *fifo) push(e entry) {
 	if q.n == len(q.buf) {
-		grown := make([]*Item, max(16, 2*len(q.buf)))
+		grown := make([]entry, max(16, 2*len(q.buf)))
 		for i := 0; i < q.n; i++ {
-			grown[i] = q.buf[(q.head+i)%len(q.buf)]
+			grown[i] = q.at(i)
 		}
 		q.buf, q.head = grown, 0
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = it
+	q.buf[(q.head+q.n)%len(q.buf)] = e
 	q.n++
 }
 
-func (q *fifo) pop() *Item {
-	it := q.buf[q.head]
-	q.buf[q.head] = nil
+func (q *fifo) pop() entry {
+	e := q.buf[q.head]
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
-	return it
+	if q.n == 0 && len(q.buf) > 1024 {
+		q.buf, q.head = nil, 0 // give a drained burst's memory back
+	}
+	return e
 }

@@ -87,7 +87,7 @@ func (s *Store) compactSegment(seq uint32) int {
 		sl, ok := s.led.idx.get(id)
 		s.idxMu.RUnlock()
 		if ok {
-			s.submit(request{e: entry{kind: kindUpdate, id: id, attempts: sl.attempts, due: sl.due}})
+			s.submit(request{e: entry{kind: kindUpdate, id: id, attempts: sl.attempts, due: sl.due.nanos()}})
 		}
 	}
 	if len(todo) == 0 {

@@ -55,7 +55,7 @@ func (l *ledger) put(id message.SpoolID, at loc, queue []byte, attempts uint16, 
 		l.endPut(old.put, at.seg)
 		l.releaseUpdate(old.updSeg)
 	}
-	l.idx.set(id, slot{put: at, attempts: attempts, due: due, queue: l.queueID(queue)})
+	l.idx.set(id, slot{put: at, attempts: attempts, due: toDueSecs(due), queue: l.queueID(queue)})
 	s := l.seg(at.seg)
 	s.puts++
 	s.livePuts++
@@ -69,7 +69,7 @@ func (l *ledger) update(id message.SpoolID, seq uint32, attempts uint16, due int
 		return false
 	}
 	l.releaseUpdate(s.updSeg)
-	s.updSeg, s.attempts, s.due = seq, attempts, due
+	s.updSeg, s.attempts, s.due = seq, attempts, toDueSecs(due)
 	l.idx.set(id, s)
 	l.seg(seq).live++
 	return true

@@ -37,7 +37,7 @@ func (s *Store) Load(id message.SpoolID) (*persistence.Entry, error) {
 		if e.id != id || e.kind != kindPut {
 			return nil, fmt.Errorf("spool: message %s: the index points at another entry", id)
 		}
-		return &persistence.Entry{ID: id, Queue: string(e.queue), Attempts: sl.attempts, Due: dueTime(sl.due),
+		return &persistence.Entry{ID: id, Queue: string(e.queue), Attempts: sl.attempts, Due: dueTime(sl.due.nanos()),
 			Meta: e.meta, Body: e.body}, nil
 	}
 }

@@ -215,7 +215,7 @@ func (s *Store) Recover(fn func(*persistence.Entry) error) error {
 	entries := make([]persistence.Entry, 0, s.led.idx.len())
 	s.led.idx.each(func(id message.SpoolID, sl slot) {
 		entries = append(entries, persistence.Entry{ID: id, Queue: s.led.queues[sl.queue], Attempts: sl.attempts,
-			Due: dueTime(sl.due)})
+			Due: dueTime(sl.due.nanos())})
 	})
 	s.idxMu.RUnlock()
 	for i := range entries {

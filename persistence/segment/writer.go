@@ -195,7 +195,7 @@ func (s *Store) movable(r *request) bool {
 	if !ok || sl.put != r.from {
 		return false
 	}
-	r.e.attempts, r.e.due = sl.attempts, sl.due
+	r.e.attempts, r.e.due = sl.attempts, sl.due.nanos()
 	return true
 }
 

@@ -15,8 +15,8 @@ import (
 // queue. Messages for the queue "null" are dropped without a record. It returns once all of that is
 // done, or the first error.
 func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer string, deferred bool) error {
-	if s.stopping.Load() {
-		return ErrStopped
+	if err := s.Accepting(); err != nil {
+		return err
 	}
 	type pending struct {
 		m     *message.Message

@@ -39,7 +39,7 @@ func (l *logger) Receive(c *actor.Context) {
 			b.ack.Done(nil)
 			continue
 		}
-		out.records = append(out.records, l.capture(ev))
+		out.records = append(out.records, captureRecord(ev, l.cfg.Meta, l.cfg.Headers))
 	}
 	if len(out.records) == 0 {
 		return
@@ -48,14 +48,14 @@ func (l *logger) Receive(c *actor.Context) {
 	l.next = (l.next + 1) % len(l.workers)
 }
 
-// capture returns the record as this logger sees it: a copy carrying only the meta and headers the
-// hook asked for.
-func (l *logger) capture(ev *Event) *message.LogRecord {
+// captureRecord returns the record as a logger sees it: a copy carrying only the meta and headers
+// the logger asked for.
+func captureRecord(ev *Event, meta, headers []string) *message.LogRecord {
 	r := *ev.Record
-	r.Meta = message.CaptureMeta(ev.Meta, l.cfg.Meta)
+	r.Meta = message.CaptureMeta(ev.Meta, meta)
 	r.Headers = map[string]json.RawMessage{}
-	if len(l.cfg.Headers) > 0 && ev.Headers != nil {
-		r.Headers = message.CaptureHeaders(ev.Headers(), l.cfg.Headers)
+	if len(headers) > 0 && ev.Headers != nil {
+		r.Headers = message.CaptureHeaders(ev.Headers(), headers)
 	}
 	return &r
 }

@@ -35,7 +35,7 @@ func (s *System) newRecord(t message.RecordType, m *message.Message, attempts ui
 // messageEvent pairs a record with its message, whose meta and headers loggers capture from.
 func messageEvent(r *message.LogRecord, m *message.Message) *Event {
 	body := m.Body
-	return &Event{Record: r, Meta: m.Meta, Headers: func() []message.Header {
+	return &Event{Record: r, Msg: m, Meta: m.Meta, Headers: func() []message.Header {
 		hs, err := message.ParseHeaders(body)
 		if err != nil {
 			return nil

@@ -51,14 +51,16 @@ type System struct {
 	rand    func() float64
 	randMu  sync.Mutex
 	hooks   []*hookLogger
+	locals  []*localRef
 	workers []*actor.PID
 	queues  *directory
 	inserts *Credits
 	stats   counters
 
-	ctx      context.Context // lives until Stop; blocking waits inside the engine use it
-	cancel   context.CancelFunc
-	stopping atomic.Bool
+	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
+	cancel      context.CancelFunc
+	stopping    atomic.Bool
+	lowLogSpace atomic.Int32 // local loggers whose directory is below its free-space threshold
 }
 
 // Start builds the actor graph for a loaded policy, replays the spool into its queues and starts
@@ -94,7 +96,7 @@ func Start(opts Options) (*System, error) {
 		pool: lua.NewPool(opts.Policy, 64)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queues = &directory{sys: s, pids: map[string]*actor.PID{}}
-	if err := s.spawnHooks(); err != nil {
+	if err := s.spawnLoggers(); err != nil {
 		_ = s.Stop(context.Background())
 		return nil, err
 	}
@@ -103,6 +105,20 @@ func Start(opts Options) (*System, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *System) spawnLoggers() error {
+	for i, cfg := range s.policy.Config().LocalLogs {
+		credits := NewCredits(cfg.BackPressure)
+		cfg := cfg
+		pid, err := s.spawn(func() actor.Receiver { return &localLogger{sys: s, cfg: cfg, credits: credits} },
+			"logger", fmt.Sprintf("local-%d", i))
+		if err != nil {
+			return err
+		}
+		s.locals = append(s.locals, &localRef{cfg: cfg, pid: pid, credits: credits})
+	}
+	return s.spawnHooks()
 }
 
 func (s *System) spawnHooks() error {
@@ -159,14 +175,25 @@ func (s *System) recover() error {
 	return err
 }
 
-// Accepting reports whether the system takes new work (it is not stopping).
-func (s *System) Accepting() bool { return !s.stopping.Load() }
+// Accepting returns nil while the system takes new work, else why not.
+func (s *System) Accepting() error {
+	if s.stopping.Load() {
+		return ErrStopped
+	}
+	if s.lowLogSpace.Load() > 0 {
+		return ErrLogSpace
+	}
+	return nil
+}
 
 // Log offers records to every log hook and returns once each hook has decided about each record
 // and everything it enqueued is durable.
 func (s *System) Log(ctx context.Context, events []*Event) error {
-	if s.stopping.Load() {
-		return ErrStopped
+	if err := s.Accepting(); err != nil {
+		return err
+	}
+	if err := s.logLocally(ctx, events, true); err != nil {
+		return err
 	}
 	ack := NewAck()
 	taken := make([]int, len(s.hooks))
@@ -214,6 +241,7 @@ func withoutLogRecords(events []*Event) []*Event {
 // waiting for them. block says whether the caller may wait for room (connection actors may; queue
 // actors must not, and go past the bound instead).
 func (s *System) emit(events []*Event, block bool) {
+	_ = s.logLocally(s.ctx, events, block)
 	events = withoutLogRecords(events)
 	if len(events) == 0 {
 		return
@@ -230,6 +258,25 @@ func (s *System) emit(events []*Event, block bool) {
 		s.stats.received.Add(uint64(len(events)))
 		s.engine.Send(h.pid, logBatch{events: events})
 	}
+}
+
+// logLocally hands records to every local logger (records about hook messages included). Local log
+// lines are not part of what Log acknowledges; only their back pressure is.
+func (s *System) logLocally(ctx context.Context, events []*Event, block bool) error {
+	if len(events) == 0 {
+		return nil
+	}
+	for _, l := range s.locals {
+		if block {
+			if err := l.credits.Acquire(ctx, len(events)); err != nil {
+				return fmt.Errorf("local logs %s are full (back_pressure %d): %w", l.cfg.LogDir, l.cfg.BackPressure, err)
+			}
+		} else {
+			l.credits.Force(len(events))
+		}
+		s.engine.Send(l.pid, logBatch{events: events})
+	}
+	return nil
 }
 
 // Enqueue queues a message: it is written to the spool (unless deferred) and then handed to its
@@ -301,6 +348,9 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	_ = s.inserts.WaitIdle(ctx)
 	s.queues.stopAll(ctx)
+	for _, l := range s.locals { // last: everything before may still log
+		waitDone(ctx, s.engine.Poison(l.pid))
+	}
 	s.cancel()
 	s.pool.Close()
 	err := ctx.Err()

@@ -200,8 +200,8 @@ func (e *Engine) Accepting() error {
 	if err != nil {
 		return err
 	}
-	if !sys.Accepting() {
-		return actors.ErrStopped
+	if err := sys.Accepting(); err != nil {
+		return err
 	}
 	if ls, ok := e.spool.(lowSpacer); ok && ls.LowSpace() {
 		return segment.ErrLowSpace

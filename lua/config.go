@@ -37,14 +37,63 @@ type RecordParams struct {
 
 // Enabled reports whether the logger produces records of type t: per_record[t].enable if the type has
 // an entry, else per_record.Any.enable if present, else true.
-func (h *HookConfig) Enabled(t message.RecordType) bool {
-	if p, ok := h.PerRecord[t]; ok {
+func (h *HookConfig) Enabled(t message.RecordType) bool { return recordEnabled(h.PerRecord, t) }
+
+func recordEnabled(per map[message.RecordType]RecordParams, t message.RecordType) bool {
+	if p, ok := per[t]; ok {
 		return p.Enable
 	}
-	if p, ok := h.PerRecord[message.AnyRecord]; ok {
+	if p, ok := per[message.AnyRecord]; ok {
 		return p.Enable
 	}
 	return true
+}
+
+// LocalLogConfig is one kumo.configure_local_logs call.
+type LocalLogConfig struct {
+	LogDir                      string
+	MaxFileSize                 int64
+	BackPressure                int
+	CompressionLevel            int
+	MaxSegmentDuration          time.Duration
+	Meta, Headers               []string
+	PerRecord                   map[message.RecordType]RecordParams
+	FilterEvent                 string // "" = no filter
+	MinFreeSpace, MinFreeInodes string // "" = the default, 10%
+	Where                       string
+}
+
+// Enabled reports whether the logger writes records of type t (per_record enable, as for hooks).
+func (l *LocalLogConfig) Enabled(t message.RecordType) bool { return recordEnabled(l.PerRecord, t) }
+
+func parseLocalLogs(v glua.LValue) (*LocalLogConfig, error) {
+	f, err := newFields("configure_local_logs", v)
+	if err != nil {
+		return nil, err
+	}
+	l := &LocalLogConfig{MaxFileSize: 1_000_000_000, BackPressure: DefaultBackPressure}
+	if !f.str("log_dir", &l.LogDir) && f.err == nil {
+		f.fail("log_dir", "missing field")
+	}
+	var size int
+	if f.integer("max_file_size", 1, math.MaxInt64, &size) {
+		l.MaxFileSize = int64(size)
+	}
+	f.integer("back_pressure", 1, math.MaxInt32, &l.BackPressure)
+	f.integer("compression_level", -7, 22, &l.CompressionLevel)
+	f.duration("max_segment_duration", &l.MaxSegmentDuration)
+	l.Meta = f.strList("meta")
+	l.Headers = f.strList("headers")
+	f.str("filter_event", &l.FilterEvent)
+	l.MinFreeSpace = f.threshold("min_free_space")
+	l.MinFreeInodes = f.threshold("min_free_inodes")
+	if pr := f.get("per_record"); pr != nil && f.err == nil {
+		l.PerRecord, f.err = parsePerRecord("configure_local_logs.per_record", pr)
+	}
+	if err := f.done(); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 func parseHookConfig(v glua.LValue) (*HookConfig, error) {
@@ -343,6 +392,7 @@ type ListenerConfig struct {
 // Config is what a policy configured while its pre_init and init events ran.
 type Config struct {
 	Hooks     []*HookConfig
+	LocalLogs []*LocalLogConfig
 	Spools    []*SpoolConfig
 	Listeners []*ListenerConfig
 }
@@ -371,6 +421,10 @@ func (c *Config) Summary() string {
 		sort.Strings(kinds)
 		fmt.Fprintf(&b, "  %s (%s): back_pressure=%d meta=%v headers=%v deferred_spool=%v records=%s\n",
 			h.Name, h.Where, h.BackPressure, h.Meta, h.Headers, h.DeferredSpool, strings.Join(kinds, ","))
+	}
+	for _, l := range c.LocalLogs {
+		fmt.Fprintf(&b, "local logs: %s (%s): max_file_size=%d max_segment_duration=%s filter_event=%q\n",
+			l.LogDir, l.Where, l.MaxFileSize, message.FormatDuration(l.MaxSegmentDuration), l.FilterEvent)
 	}
 	for _, s := range c.Spools {
 		fmt.Fprintf(&b, "spool: %s at %s (%s)\n", s.Name, s.Path, s.Where)

@@ -192,3 +192,40 @@ func TestInitConfiguration(t *testing.T) {
 	_, err := loadErr(`kumo.on('init', function() kumo.define_spool { name = 'x' } end)`)
 	wantErr(t, err, "define_spool", "field `path`: missing field")
 }
+
+func TestConfigureLocalLogs(t *testing.T) {
+	t.Run("every parameter is read", func(t *testing.T) {
+		p := load(t, `kumo.on('init', function()
+			kumo.configure_local_logs { log_dir = '/var/log/hookd', max_file_size = 1000, back_pressure = 5,
+				compression_level = 9, max_segment_duration = '5m', meta = { 'tenant' }, headers = { 'Subject' },
+				filter_event = 'keep', min_free_space = '20%', min_free_inodes = 1000,
+				per_record = { Delivery = { suffix = '.d', log_dir = '/d', segment_header = 'h' } } }
+		end)`)
+		if len(p.Config().LocalLogs) != 1 {
+			t.Fatal("no local logger configured")
+		}
+		l := p.Config().LocalLogs[0]
+		if l.LogDir != "/var/log/hookd" || l.MaxFileSize != 1000 || l.BackPressure != 5 || l.CompressionLevel != 9 ||
+			l.MaxSegmentDuration != 5*time.Minute || l.FilterEvent != "keep" || l.MinFreeSpace != "20%" ||
+			l.MinFreeInodes != "1000" || *l.PerRecord[message.Delivery].Suffix != ".d" || l.Where != "policy.lua:2" {
+			t.Fatalf("%+v", l)
+		}
+	})
+	t.Run("defaults are KumoMTA's", func(t *testing.T) {
+		p := load(t, `kumo.on('init', function() kumo.configure_local_logs { log_dir = 'x' } end)`)
+		l := p.Config().LocalLogs[0]
+		if l.MaxFileSize != 1_000_000_000 || l.BackPressure != 128000 || l.MaxSegmentDuration != 0 || l.FilterEvent != "" {
+			t.Fatalf("%+v", l)
+		}
+	})
+	for _, tc := range []struct{ name, call, want string }{
+		{"an unknown key", `kumo.configure_local_logs { log_dir = 'x', rotate = true }`, "unknown field `rotate`"},
+		{"no log_dir", `kumo.configure_local_logs { }`, "field `log_dir`: missing field"},
+		{"a bad compression level", `kumo.configure_local_logs { log_dir = 'x', compression_level = 30 }`, "compression_level"},
+	} {
+		t.Run("rejects "+tc.name, func(t *testing.T) {
+			_, err := loadErr("kumo.on('init', function()\n" + tc.call + "\nend)")
+			wantErr(t, err, "policy.lua:2:", tc.want)
+		})
+	}
+}

@@ -25,18 +25,19 @@ func (s *State) openKumo() {
 	L := s.L
 	kumo := L.NewTable()
 	fns := map[string]glua.LGFunction{
-		"on":                  s.on,
-		"configure_log_hook":  s.configureLogHook,
-		"define_spool":        s.defineSpool,
-		"start_http_listener": s.startHTTPListener,
-		"make_queue_config":   makeQueueConfig,
-		"make_egress_path":    makeEgressPath,
-		"reject":              reject,
-		"disconnect":          reject,
-		"log_debug":           s.logAt(slog.LevelDebug),
-		"log_info":            s.logAt(slog.LevelInfo),
-		"log_warn":            s.logAt(slog.LevelWarn),
-		"log_error":           s.logAt(slog.LevelError),
+		"on":                   s.on,
+		"configure_log_hook":   s.configureLogHook,
+		"configure_local_logs": s.configureLocalLogs,
+		"define_spool":         s.defineSpool,
+		"start_http_listener":  s.startHTTPListener,
+		"make_queue_config":    makeQueueConfig,
+		"make_egress_path":     makeEgressPath,
+		"reject":               reject,
+		"disconnect":           reject,
+		"log_debug":            s.logAt(slog.LevelDebug),
+		"log_info":             s.logAt(slog.LevelInfo),
+		"log_warn":             s.logAt(slog.LevelWarn),
+		"log_error":            s.logAt(slog.LevelError),
 	}
 	for name, fn := range fns {
 		kumo.RawSetString(name, L.NewFunction(fn))
@@ -87,6 +88,17 @@ func (s *State) configureLogHook(L *glua.LState) int {
 	}
 	h.Where = location(L)
 	s.policy.config.Hooks = append(s.policy.config.Hooks, h)
+	return 0
+}
+
+func (s *State) configureLocalLogs(L *glua.LState) int {
+	s.configurable(L, "configure_local_logs")
+	l, err := parseLocalLogs(L.Get(1))
+	if err != nil {
+		L.RaiseError("%v", err)
+	}
+	l.Where = location(L)
+	s.policy.config.LocalLogs = append(s.policy.config.LocalLogs, l)
 	return 0
 }
 

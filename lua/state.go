@@ -213,6 +213,20 @@ type wrapped struct {
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
+// Filter runs a local logger's filter_event for the message a record is about: truthy keeps the
+// record. No handler keeps nothing, as in KumoMTA.
+func (s *State) Filter(event string, m *Message) (bool, error) {
+	h, ok := s.single(event)
+	if !ok {
+		return false, errNoHandler(event)
+	}
+	rets, err := s.call(event, h, m.userdata(s.L))
+	if err != nil {
+		return false, eventError(event, err)
+	}
+	return len(rets) > 0 && glua.LVAsBool(rets[0]), nil
+}
+
 func optString(s *string) glua.LValue {
 	if s == nil {
 		return glua.LNil

@@ -45,8 +45,8 @@ func (t Threshold) orDefault() Threshold {
 	return t
 }
 
-// below reports whether free of total is under the threshold.
-func (t Threshold) below(free, total uint64) bool {
+// Below reports whether free of total is under the threshold.
+func (t Threshold) Below(free, total uint64) bool {
 	switch {
 	case t.Disabled || total == 0:
 		return false
@@ -64,7 +64,7 @@ func (s *Store) checkSpace() {
 		s.log.Warn("cannot read free space", "dir", s.opts.Dir, "error", err)
 		return
 	}
-	low := s.opts.MinFreeSpace.below(sp.FreeBytes, sp.TotalBytes) || s.opts.MinFreeInodes.below(sp.FreeInodes, sp.TotalInodes)
+	low := s.opts.MinFreeSpace.Below(sp.FreeBytes, sp.TotalBytes) || s.opts.MinFreeInodes.Below(sp.FreeInodes, sp.TotalInodes)
 	if was := s.lowSpace.Swap(low); was != low {
 		if low {
 			s.log.Error("spool disk below its minimum free space: refusing new messages", "dir", s.opts.Dir,

@@ -283,7 +283,7 @@ func TestThreshold(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := th.below(c.free, c.total); got != c.below {
+		if got := th.Below(c.free, c.total); got != c.below {
 			t.Errorf("%s with %d of %d free: below=%v", c.in, c.free, c.total, got)
 		}
 	}

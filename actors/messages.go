@@ -10,7 +10,7 @@ import (
 // as the source of captured meta and headers.
 type Event struct {
 	Record  *message.LogRecord
-	Msg     *message.Message              // the message itself, when the engine has it
+	Msg     *message.Message        // the message itself, when the engine has it
 	Meta    message.Meta            // the full meta of the message the record is about
 	Headers func() []message.Header // the headers of that message, parsed on demand
 }

@@ -157,6 +157,9 @@ func (e *Engine) Log(ctx context.Context, recs ...*message.LogRecord) error {
 	if err != nil {
 		return err
 	}
+	if err := e.Accepting(); err != nil {
+		return err
+	}
 	now := e.cfg.Clock.Now()
 	events := make([]*actors.Event, len(recs))
 	for i, r := range recs {

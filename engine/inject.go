@@ -48,6 +48,9 @@ func (e *Engine) Inject(ctx context.Context, req *InjectRequest, peer string) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := e.Accepting(); err != nil {
+		return nil, err
+	}
 	sender, err := message.ParseAddress(req.EnvelopeSender)
 	if err != nil {
 		return nil, fmt.Errorf("envelope_sender: %w", err)

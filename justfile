@@ -35,6 +35,6 @@ fuzz time="30s":
 lint:
     .ci/lint
 
-# What CI runs (HOOKD_SKIP_FUZZ=1 skips the fuzz smoke).
+# What CI runs (HOOKD_FUZZ=1 adds a short fuzzing pass).
 ci:
     .ci/run

@@ -76,4 +76,8 @@ type QueueStats struct {
 	Sessions    int    `json:"sessions"`
 	Deliverable bool   `json:"deliverable"`
 	Problem     string `json:"problem,omitempty"` // why the queue cannot deliver, if it cannot
+	// Gate is what the destination's circuit breaker lets the queue do: "flowing", "paused" (due
+	// messages wait without spending attempts) or "probe".
+	Gate    string `json:"gate"`
+	Breaker string `json:"breaker,omitempty"` // the destination's breaker state
 }

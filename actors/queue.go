@@ -25,6 +25,8 @@ type queueActor struct {
 	info  *sessionInfo // what connection actors need to know, rebuilt on each config change
 	held  map[message.SpoolID]*persistence.Entry
 	conns map[queue.SessionID]*actor.PID
+	dones map[queue.SessionID]func(bool, time.Time) // breaker reports owed per session
+	gate  time.Time                                 // the pause in force, to notice a new one
 
 	problem      string        // why the queue cannot deliver, "" when it can
 	refreshEvery time.Duration // how often get_queue_config runs again
@@ -44,11 +46,13 @@ type sessionInfo struct {
 	egressPool  string
 	batchSize   int
 	queuePID    *actor.PID
+	breaker     *queue.Breaker // the destination's, shared with other queues that deliver there
 }
 
 func newQueueActor(sys *System, name string) *queueActor {
 	return &queueActor{sys: sys, name: name, parts: message.ParseQueueName(name),
-		held: map[message.SpoolID]*persistence.Entry{}, conns: map[queue.SessionID]*actor.PID{}}
+		held: map[message.SpoolID]*persistence.Entry{}, conns: map[queue.SessionID]*actor.PID{},
+		dones: map[queue.SessionID]func(bool, time.Time){}}
 }
 
 func (q *queueActor) Receive(c *actor.Context) {
@@ -84,6 +88,10 @@ func (q *queueActor) Receive(c *actor.Context) {
 		if m.closed {
 			delete(q.conns, m.session)
 		}
+		if done := q.dones[m.session]; done != nil {
+			delete(q.dones, m.session)
+			done(answered(m.results), now)
+		}
 		q.apply(c, q.core.Finished(m.session, m.results, m.closed, now), now)
 	case refreshConfig:
 		cfg := q.resolve()
@@ -94,8 +102,17 @@ func (q *queueActor) Receive(c *actor.Context) {
 		q.apply(c, q.core.Drain(now), now)
 	case queueSnapshot:
 		s, r, f := q.core.Counts()
-		m.reply <- QueueStats{Name: q.name, Scheduled: s, Ready: r, InFlight: f, Sessions: q.core.Sessions(),
-			Deliverable: q.core.Config().Deliverable, Problem: q.problem}
+		st := QueueStats{Name: q.name, Scheduled: s, Ready: r, InFlight: f, Sessions: q.core.Sessions(),
+			Deliverable: q.core.Config().Deliverable, Problem: q.problem,
+			Gate: [...]string{"flowing", "paused", "probe"}[q.core.Gate()]}
+		if b := q.breaker(); b != nil {
+			bs, _, _ := b.State()
+			st.Breaker = bs.String()
+		}
+		m.reply <- st
+	}
+	if q.core != nil {
+		q.syncGate(c, now)
 	}
 	if q.core != nil && q.core.Drained() {
 		for _, d := range q.drainers {
@@ -110,9 +127,13 @@ func (q *queueActor) apply(c *actor.Context, acts []queue.Action, now time.Time)
 	for _, a := range acts {
 		switch a := a.(type) {
 		case queue.Start:
-			q.startSession(c, a.Session, a.Batch)
+			if q.allow(c, a.Session, now, nil) {
+				q.startSession(c, a.Session, a.Batch)
+			}
 		case queue.Deliver:
-			c.Send(q.conns[a.Session], q.work(a.Batch))
+			if q.allow(c, a.Session, now, q.conns[a.Session]) {
+				c.Send(q.conns[a.Session], q.work(a.Batch))
+			}
 		case queue.Close:
 			if pid := q.conns[a.Session]; pid != nil {
 				c.Send(pid, closeSession{reason: a.Reason})
@@ -251,4 +272,62 @@ func (q *queueActor) logAbout(it queue.Item, build func(*message.Message) *messa
 		return
 	}
 	q.sys.emit([]*Event{messageEvent(build(m), m)}, false)
+}
+
+// answered reports whether the destination answered a batch (something was delivered or bounced);
+// a batch that only failed transiently counts against the destination's breaker.
+func answered(results []queue.Result) bool {
+	for _, r := range results {
+		if r.Disposition != queue.Transient {
+			return true
+		}
+	}
+	return false
+}
+
+// allow asks the destination's breaker for a batch about to go out. Refused (the breaker opened
+// meanwhile, or another queue's probe is out), the batch goes back to the queue without an attempt
+// and the session (conn, if it runs) is closed.
+func (q *queueActor) allow(c *actor.Context, id queue.SessionID, now time.Time, conn *actor.PID) bool {
+	b := q.breaker()
+	if b == nil {
+		return true
+	}
+	done, ok := b.Allow(now)
+	if ok {
+		q.dones[id] = done
+		return true
+	}
+	if conn != nil {
+		c.Send(conn, closeSession{reason: "circuit breaker open"})
+		delete(q.conns, id)
+	}
+	_, until := b.Check(now)
+	if until.IsZero() {
+		until = now.Add(time.Second)
+	}
+	q.gate = until
+	q.apply(c, q.core.Return(id, until, now), now)
+	return false
+}
+
+func (q *queueActor) breaker() *queue.Breaker {
+	if q.info == nil || !q.core.Config().Deliverable {
+		return nil
+	}
+	return q.info.breaker
+}
+
+// syncGate applies the breaker's verdict to the core when it changed.
+func (q *queueActor) syncGate(c *actor.Context, now time.Time) {
+	b := q.breaker()
+	if b == nil {
+		return
+	}
+	g, until := b.Check(now)
+	if g == q.core.Gate() && (g != queue.Paused || until.Equal(q.gate)) {
+		return
+	}
+	q.gate = until
+	q.apply(c, q.core.SetGate(g, until, now), now)
 }

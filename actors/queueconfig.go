@@ -60,6 +60,10 @@ func (q *queueActor) resolveConfig() (queue.Config, *sessionInfo, string, error)
 	}
 	cfg.Deliverable = true
 	cfg.BatchSize = qc.CustomLua.BatchSize
+	cfg.MinBatchSize = qc.CustomLua.MinBatchSize
+	cfg.MaxBatchLatency = qc.CustomLua.MaxBatchLatency
+	info.breaker = q.sys.breakers.get(qc.CustomLua.Constructor+" "+info.site, queue.BreakerConfig{
+		Failures: uint32(ep.BreakerFailures), OpenFor: ep.BreakerOpenFor, MaxOpenFor: ep.BreakerMaxOpenFor})
 	cfg.ConnectionLimit = ep.ConnectionLimit
 	cfg.MaxDeliveriesPerConnection = ep.MaxDeliveriesPerConnection
 	cfg.IdleTimeout = ep.IdleTimeout

@@ -40,22 +40,23 @@ var ErrStopped = errors.New("hookd: engine is stopping")
 
 // System is the running actor graph: loggers, hook workers, queues and their connections.
 type System struct {
-	opts    Options
-	log     *slog.Logger
-	clock   clock.Clock
-	engine  *actor.Engine
-	policy  *lua.Policy
-	spool   persistence.Spool
-	pool    *lua.Pool
-	ids     *message.IDGen
-	rand    func() float64
-	randMu  sync.Mutex
-	hooks   []*hookLogger
-	locals  []*localRef
-	workers []*actor.PID
-	queues  *directory
-	inserts *Credits
-	stats   counters
+	opts     Options
+	log      *slog.Logger
+	clock    clock.Clock
+	engine   *actor.Engine
+	policy   *lua.Policy
+	spool    persistence.Spool
+	pool     *lua.Pool
+	ids      *message.IDGen
+	rand     func() float64
+	randMu   sync.Mutex
+	hooks    []*hookLogger
+	locals   []*localRef
+	workers  []*actor.PID
+	queues   *directory
+	inserts  *Credits
+	breakers *breakers
+	stats    counters
 
 	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
 	cancel      context.CancelFunc
@@ -96,6 +97,7 @@ func Start(opts Options) (*System, error) {
 		pool: lua.NewPool(opts.Policy, 64)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queues = &directory{sys: s, pids: map[string]*actor.PID{}}
+	s.breakers = &breakers{m: map[string]*queue.Breaker{}}
 	if err := s.spawnLoggers(); err != nil {
 		_ = s.Stop(context.Background())
 		return nil, err

@@ -307,6 +307,10 @@ type EgressPathConfig struct {
 	MaxMessageRate             string
 	MaxConnectionRate          string
 	ProviderName               string
+	// hookd extensions: the destination's circuit breaker (0 = hookd's defaults).
+	BreakerFailures   int
+	BreakerOpenFor    time.Duration
+	BreakerMaxOpenFor time.Duration
 }
 
 // DefaultEgressPathConfig returns KumoMTA's defaults for the fields hookd uses.
@@ -347,6 +351,9 @@ func parseEgressPath(v glua.LValue) (*EgressPathConfig, error) {
 	f.str("max_message_rate", &e.MaxMessageRate)
 	f.str("max_connection_rate", &e.MaxConnectionRate)
 	f.str("provider_name", &e.ProviderName)
+	f.integer("hookd_breaker_failures", 1, math.MaxInt32, &e.BreakerFailures)
+	f.duration("hookd_breaker_open_for", &e.BreakerOpenFor)
+	f.duration("hookd_breaker_max_open_for", &e.BreakerMaxOpenFor)
 	if ct := f.get("client_timeouts"); ct != nil && f.err == nil {
 		f.err = e.parseClientTimeouts(ct)
 	}

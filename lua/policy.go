@@ -13,6 +13,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
+	"github.com/hookd/hookd/lua/extras"
 	"github.com/hookd/hookd/lua/luahttp"
 )
 
@@ -24,8 +25,8 @@ type Options struct {
 	HTTP luahttp.Options
 	// Extensions add Go functions to the kumo module of every state (embedders' kumo.* extensions).
 	Extensions []func(L *glua.LState, kumo *glua.LTable)
-	// Modules are Lua sources that `require` finds by name before searching the file system, such as
-	// bundled helper modules.
+	// Modules are Lua sources that `require` finds by name before searching the file system. hookd
+	// bundles `policy-extras.log_hooks`; a module given here under the same name replaces it.
 	Modules map[string]string
 }
 
@@ -128,10 +129,19 @@ func (s *State) setSearchPath() {
 	if !ok {
 		return
 	}
-	for name, src := range s.policy.opts.Modules {
+	modules := map[string]string{}
+	for name, src := range extras.Modules {
+		modules[name] = src
+	}
+	for name, src := range s.policy.opts.Modules { // an embedder's modules win over the bundled ones
+		modules[name] = src
+	}
+	for name, src := range modules {
 		name, src := name, src
 		preload.RawSetString(name, s.L.NewFunction(func(L *glua.LState) int {
-			fn, err := L.LoadString(src)
+			// The chunk is named after the module, so errors and handler locations inside it read
+			// "policy-extras/log_hooks.lua:12" rather than "<string>:12".
+			fn, err := L.Load(strings.NewReader(src), strings.ReplaceAll(name, ".", "/")+".lua")
 			if err != nil {
 				L.RaiseError("loading bundled module %s: %v", name, err)
 			}

@@ -27,6 +27,11 @@ type Config struct {
 	Deliverable bool
 	// BatchSize is the largest batch handed to one send call (1 = send, >1 = send_batch).
 	BatchSize int
+	// MinBatchSize is the smallest batch sent before MaxBatchLatency has passed since its oldest
+	// message became ready (KumoMTA's min_batch_size, max_batch_latency). The wait never exceeds
+	// IdleTimeout.
+	MinBatchSize    int
+	MaxBatchLatency time.Duration
 
 	ConnectionLimit            int           // most sessions open at once
 	MaxDeliveriesPerConnection int           // a session closes after this many messages
@@ -39,6 +44,7 @@ func DefaultConfig() Config {
 		RetryInterval:              DefaultRetryInterval,
 		MaxAge:                     DefaultMaxAge,
 		BatchSize:                  1,
+		MinBatchSize:               1,
 		ConnectionLimit:            DefaultConnectionLimit,
 		MaxDeliveriesPerConnection: DefaultMaxDeliveriesPerConnection,
 		IdleTimeout:                DefaultIdleTimeout,
@@ -50,6 +56,7 @@ func (c Config) normalized() Config {
 	if c.BatchSize < 1 {
 		c.BatchSize = 1
 	}
+	c.MinBatchSize = min(max(c.MinBatchSize, 1), c.BatchSize)
 	if c.ConnectionLimit < 1 {
 		c.ConnectionLimit = 1
 	}

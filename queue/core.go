@@ -128,7 +128,20 @@ type Core struct {
 	nextID   SessionID
 	seq      uint32
 	draining bool
+	gate     Gate
+	gateTill time.Time // while paused: when to look again
+	probing  bool      // a probe batch is out
 }
+
+// Gate is what a queue's circuit breaker allows.
+type Gate uint8
+
+// The gates.
+const (
+	Flowing Gate = iota // deliver as usual
+	Paused              // start nothing and hand out nothing: due messages wait without spending attempts
+	Probe               // hand out a single batch, then wait for the breaker's verdict
+)
 
 // New returns an empty queue core. rand yields uniform values in [0, 1) for retry jitter.
 func New(cfg Config, rand func() float64) *Core {
@@ -210,6 +223,35 @@ func (c *Core) Finished(id SessionID, results []Result, closed bool, now time.Ti
 	return c.plan(now, acts)
 }
 
+// SetGate applies the breaker's verdict. Paused holds everything until `until` (Wake includes it);
+// Probe allows one batch.
+func (c *Core) SetGate(g Gate, until time.Time, now time.Time) []Action {
+	if g != Probe {
+		c.probing = false
+	}
+	c.gate, c.gateTill = g, until
+	return c.plan(now, nil)
+}
+
+// Gate returns the gate in force.
+func (c *Core) Gate() Gate { return c.gate }
+
+// Return hands a batch back without an attempt (the breaker refused it at the last moment): the
+// messages go back to the front of the ready set, the session is gone, and the queue pauses until
+// `until`, when it asks the breaker again.
+func (c *Core) Return(id SessionID, until time.Time, now time.Time) []Action {
+	c.gate, c.gateTill, c.probing = Paused, until, false
+	s := c.sessions[id]
+	if s == nil {
+		return nil
+	}
+	for i := len(s.inflight) - 1; i >= 0; i-- {
+		c.ready.pushFront(s.inflight[i])
+	}
+	delete(c.sessions, id)
+	return c.plan(now, nil)
+}
+
 // Drain stops handing out work: idle sessions close now, busy ones when their batch finishes.
 // Messages stay queued.
 func (c *Core) Drain(now time.Time) []Action {
@@ -224,13 +266,21 @@ func (c *Core) Drained() bool { return c.draining && len(c.sessions) == 0 }
 func (c *Core) Wake() (time.Time, bool) {
 	var at time.Time
 	ok := false
+	earliest := func(t time.Time) {
+		if !ok || t.Before(at) {
+			at, ok = t, true
+		}
+	}
 	if len(c.sched) > 0 && (!c.draining || !c.cfg.Deliverable) {
-		at, ok = time.Unix(0, c.sched[0].due).UTC(), true
+		earliest(time.Unix(0, c.sched[0].due).UTC())
+	}
+	if c.gate == Paused {
+		earliest(c.gateTill)
+	} else if c.ready.len() > 0 && c.ready.len() < c.cfg.MinBatchSize && !c.draining {
+		earliest(time.Unix(0, c.ready.at(0).due+int64(c.batchWait())).UTC())
 	}
 	for _, s := range c.idle {
-		if d := s.idleSince.Add(c.cfg.IdleTimeout); !ok || d.Before(at) {
-			at, ok = d, true
-		}
+		earliest(s.idleSince.Add(c.cfg.IdleTimeout))
 	}
 	return at, ok
 }
@@ -308,14 +358,14 @@ func (c *Core) plan(now time.Time, acts []Action) []Action {
 	if c.draining {
 		return acts
 	}
-	for c.ready.len() > 0 && len(c.idle) > 0 {
+	for len(c.idle) > 0 && c.mayDispatch(now) {
 		s := c.idle[len(c.idle)-1]
 		c.idle = c.idle[:len(c.idle)-1]
 		s.inflight = c.takeBatch()
 		acts = append(acts, Deliver{Session: s.id, Batch: items(s.inflight)})
 	}
 	target := IdealConnections(c.cfg.ConnectionLimit, c.ready.len())
-	for c.ready.len() > 0 && len(c.sessions) < target {
+	for len(c.sessions) < target && c.mayDispatch(now) {
 		c.nextID++
 		s := &session{id: c.nextID, inflight: c.takeBatch()}
 		c.sessions[s.id] = s
@@ -323,6 +373,29 @@ func (c *Core) plan(now time.Time, acts []Action) []Action {
 	}
 	return acts
 }
+
+// mayDispatch reports whether a batch may be handed out now: the breaker lets it, and either enough
+// messages are ready for a batch of min_batch_size, or the oldest has waited max_batch_latency. A true
+// answer while probing takes the probe, so call it only when a batch will then be handed out.
+func (c *Core) mayDispatch(now time.Time) bool {
+	n := c.ready.len()
+	switch {
+	case n == 0 || c.gate == Paused:
+		return false
+	case c.gate == Probe && c.probing:
+		return false
+	case n < c.cfg.MinBatchSize && now.UnixNano() < c.ready.at(0).due+int64(c.batchWait()):
+		return false
+	}
+	if c.gate == Probe {
+		c.probing = true // this batch is the probe
+	}
+	return true
+}
+
+// batchWait is how long an incomplete batch waits for more messages: max_batch_latency, but never
+// longer than the idle timeout (as a KumoMTA session that idles out sends what it holds).
+func (c *Core) batchWait() time.Duration { return min(c.cfg.MaxBatchLatency, c.cfg.IdleTimeout) }
 
 // closeIdle ends idle sessions that timed out, all idle sessions while draining, and idle sessions
 // above the connection limit.

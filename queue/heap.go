@@ -48,6 +48,17 @@ func (q *fifo) push(e entry) {
 	q.n++
 }
 
+// pushFront puts e back at the head (a batch handed back).
+func (q *fifo) pushFront(e entry) {
+	if q.n == len(q.buf) {
+		q.push(e) // grows the ring; e is then moved to the head below
+		q.n--
+	}
+	q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
+	q.buf[q.head] = e
+	q.n++
+}
+
 func (q *fifo) pop() entry {
 	e := q.buf[q.head]
 	q.head = (q.head + 1) % len(q.buf)

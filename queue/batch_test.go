@@ -1,0 +1,102 @@
+package queue
+
+import (
+	"testing"
+	"time"
+)
+
+func batchConfig(size, minSize int, latency time.Duration) Config {
+	c := webhookConfig()
+	c.BatchSize, c.MinBatchSize, c.MaxBatchLatency = size, minSize, latency
+	return c
+}
+
+func TestBatchAssembly(t *testing.T) {
+	t.Run("fewer than min_batch_size wait for max_batch_latency, then go as they are", func(t *testing.T) {
+		c := New(batchConfig(10, 5, 2*time.Second), half)
+		for i := 1; i <= 3; i++ {
+			expect(t, "insert", c.Insert(newItem(i, t0), t0), "")
+		}
+		at, ok := c.Wake()
+		if !ok || !at.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("wake %v %v, want +2s", at, ok)
+		}
+		expect(t, "before the latency", c.Tick(t0.Add(1999*time.Millisecond)), "")
+		expect(t, "at the latency", c.Tick(t0.Add(2*time.Second)), "start s1 [1,2,3]")
+	})
+	t.Run("min_batch_size ready messages go at once", func(t *testing.T) {
+		c := New(batchConfig(10, 5, time.Minute), half)
+		for i := 1; i <= 4; i++ {
+			c.Insert(newItem(i, t0), t0)
+		}
+		expect(t, "the fifth", c.Insert(newItem(5, t0), t0), "start s1 [1,2,3,4,5]")
+	})
+	t.Run("a batch takes at most batch_size and the rest waits for its own batch", func(t *testing.T) {
+		cfg := batchConfig(4, 3, time.Minute)
+		cfg.IdleTimeout = 2 * time.Minute
+		c := New(cfg, half)
+		for i := 1; i <= 6; i++ {
+			c.Insert(Item{ID: newItem(i, t0).ID, Due: t0.Add(time.Second)}, t0)
+		}
+		expect(t, "six due", c.Tick(t0.Add(time.Second)), "start s1 [1,2,3,4]")
+		expect(t, "two left wait", c.Tick(t0.Add(30*time.Second)), "")
+		expect(t, "after the latency", c.Tick(t0.Add(61*time.Second)), "start s2 [5,6]")
+	})
+	t.Run("the wait is capped by the idle timeout", func(t *testing.T) {
+		c := New(batchConfig(10, 5, time.Hour), half)
+		c.Insert(newItem(1, t0), t0)
+		if at, _ := c.Wake(); !at.Equal(t0.Add(5 * time.Second)) {
+			t.Fatalf("wake %v, want the 5s idle timeout", at.Sub(t0))
+		}
+		expect(t, "idle timeout", c.Tick(t0.Add(5*time.Second)), "start s1 [1]")
+	})
+	t.Run("a failed batch gives each message its own retry time", func(t *testing.T) {
+		r := []float64{0.0, 0.999}
+		i := 0
+		c := New(batchConfig(2, 2, time.Hour), func() float64 { v := r[i%2]; i++; return v })
+		c.Insert(newItem(1, t0), t0)
+		c.Insert(newItem(2, t0), t0)
+		acts := c.Finished(1, nil, false, t0)
+		a, b := acts[0].(Retry).Item.Due, acts[1].(Retry).Item.Due
+		if a.Equal(b) {
+			t.Fatalf("both retry at %v: batch-mates must drift apart", a.Sub(t0))
+		}
+	})
+}
+
+func TestGate(t *testing.T) {
+	t.Run("paused, due messages wait without spending attempts", func(t *testing.T) {
+		c := New(webhookConfig(), half)
+		expect(t, "pause", c.SetGate(Paused, t0.Add(30*time.Second), t0), "")
+		expect(t, "a due message is held", c.Insert(newItem(1, t0), t0), "")
+		if at, _ := c.Wake(); !at.Equal(t0.Add(30 * time.Second)) {
+			t.Fatalf("wake %v, want the end of the pause", at.Sub(t0))
+		}
+		s, r, f := c.Counts()
+		if s != 0 || r != 1 || f != 0 {
+			t.Fatalf("counts %d %d %d", s, r, f)
+		}
+		expect(t, "tick while paused", c.Tick(t0.Add(10*time.Second)), "")
+		expect(t, "flowing again", c.SetGate(Flowing, time.Time{}, t0.Add(30*time.Second)), "start s1 [1]")
+	})
+	t.Run("a probe hands out exactly one batch", func(t *testing.T) {
+		c := New(webhookConfig(), half)
+		c.SetGate(Paused, t0.Add(time.Hour), t0)
+		for i := 1; i <= 3; i++ {
+			c.Insert(newItem(i, t0), t0)
+		}
+		expect(t, "probe", c.SetGate(Probe, time.Time{}, t0), "start s1 [1]")
+		expect(t, "nothing more while probing", c.Tick(t0.Add(time.Second)), "")
+		expect(t, "the probe succeeded", c.Finished(1, []Result{{newItem(1, t0).ID, Delivered}}, false, t0.Add(time.Second)), "forget 1")
+		expect(t, "closed breaker: back to one session per ready message by the ideal count", c.SetGate(Flowing, time.Time{}, t0.Add(time.Second)), "deliver s1 [2]")
+	})
+	t.Run("a batch handed back returns to the front without an attempt", func(t *testing.T) {
+		c := New(webhookConfig(), half)
+		c.Insert(newItem(1, t0), t0)
+		expect(t, "return", c.Return(1, t0.Add(time.Minute), t0), "")
+		if c.Sessions() != 0 || c.Len() != 1 {
+			t.Fatalf("sessions %d len %d", c.Sessions(), c.Len())
+		}
+		expect(t, "resume", c.SetGate(Flowing, time.Time{}, t0), "start s2 [1]")
+	})
+}

@@ -12,8 +12,9 @@ import (
 // hookWorker owns one Lua state of a log hook. For each record it builds the hook's Message (the
 // record's JSON as the body), runs the should_enqueue_log_record chain and enqueues what is kept.
 type hookWorker struct {
-	sys   *System
-	cfg   *lua.HookConfig
+	sys    *System
+	counts *hookCounts
+	cfg    *lua.HookConfig
 	state *lua.State
 	err   error // why the state could not be built
 }
@@ -71,9 +72,11 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 		settle(nil)
 	case !keep:
 		h.sys.stats.dropped.Add(1)
+		h.counts.dropped.Add(1)
 		settle(nil)
 	default:
 		h.sys.stats.kept.Add(1)
+		h.counts.kept.Add(1)
 		h.sys.Enqueue(h.sys.ctx, m, ack, h.cfg.DeferredSpool) // counts the message on ack itself
 		settle(nil)
 	}
@@ -82,6 +85,7 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 // fail logs a record lost to an error in the hook, as KumoMTA does, and counts it.
 func (h *hookWorker) fail(rec *message.LogRecord, err error) {
 	h.sys.stats.hookErrors.Add(1)
+	h.counts.errors.Add(1)
 	h.sys.log.Error("Error while calling should_enqueue_log_record", "hook", h.cfg.Name,
 		"record", rec.Type, "id", rec.ID, "error", err)
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -13,6 +14,7 @@ import (
 // the configured meta and headers into each record, and hands the records to the hook's workers.
 type logger struct {
 	stats   *counters
+	counts  *hookCounts
 	cfg     *lua.HookConfig
 	credits *Credits
 	workers []*actor.PID
@@ -24,6 +26,12 @@ type hookLogger struct {
 	cfg     *lua.HookConfig
 	pid     *actor.PID
 	credits *Credits
+	counts  *hookCounts
+}
+
+// hookCounts are one hook's running totals (its workers update them).
+type hookCounts struct {
+	received, disabled, kept, dropped, errors atomic.Uint64
 }
 
 func (l *logger) Receive(c *actor.Context) {
@@ -35,12 +43,14 @@ func (l *logger) Receive(c *actor.Context) {
 	for _, ev := range b.events {
 		if !l.cfg.Enabled(ev.Record.Type) || isLogRecord(ev.Record) {
 			l.stats.disabled.Add(1)
+			l.counts.disabled.Add(1)
 			l.credits.Release(1)
 			b.ack.Done(nil)
 			continue
 		}
 		out.records = append(out.records, captureRecord(ev, l.cfg.Meta, l.cfg.Headers))
 	}
+	l.counts.received.Add(uint64(len(b.events)))
 	if len(out.records) == 0 {
 		return
 	}

@@ -74,6 +74,12 @@ type QueueStats struct {
 	Ready       int    `json:"ready"`     // due, waiting for a session
 	InFlight    int    `json:"in_flight"` // handed to a session
 	Sessions    int    `json:"sessions"`
+	Site        string `json:"site,omitempty"` // the ready queue, "unspecified-><site>@lua:<constructor>"
+	// Outcomes of the queue's attempts since the node started.
+	Delivered uint64 `json:"delivered"`
+	Transient uint64 `json:"transient_failures"`
+	Bounced   uint64 `json:"bounced"`
+	Expired   uint64 `json:"expired"`
 	Deliverable bool   `json:"deliverable"`
 	Problem     string `json:"problem,omitempty"` // why the queue cannot deliver, if it cannot
 	// Gate is what the destination's circuit breaker lets the queue do: "flowing", "paused" (due

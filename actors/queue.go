@@ -26,6 +26,8 @@ type queueActor struct {
 	held  map[message.SpoolID]*persistence.Entry
 	conns map[queue.SessionID]*actor.PID
 	dones map[queue.SessionID]func(bool, time.Time) // breaker reports owed per session
+	// outcomes of this queue's attempts, for metrics
+	delivered, transient, bounced, expired uint64
 	gate  time.Time                                 // the pause in force, to notice a new one
 
 	problem      string        // why the queue cannot deliver, "" when it can
@@ -88,6 +90,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 		if m.closed {
 			delete(q.conns, m.session)
 		}
+		q.countResults(m.results)
 		if done := q.dones[m.session]; done != nil {
 			delete(q.dones, m.session)
 			done(answered(m.results), now)
@@ -103,11 +106,15 @@ func (q *queueActor) Receive(c *actor.Context) {
 	case queueSnapshot:
 		s, r, f := q.core.Counts()
 		st := QueueStats{Name: q.name, Scheduled: s, Ready: r, InFlight: f, Sessions: q.core.Sessions(),
+			Delivered: q.delivered, Transient: q.transient, Bounced: q.bounced, Expired: q.expired,
 			Deliverable: q.core.Config().Deliverable, Problem: q.problem,
 			Gate: [...]string{"flowing", "paused", "probe"}[q.core.Gate()]}
 		if b := q.breaker(); b != nil {
 			bs, _, _ := b.State()
 			st.Breaker = bs.String()
+		}
+		if q.info != nil {
+			st.Site = q.info.site
 		}
 		m.reply <- st
 	}
@@ -151,11 +158,13 @@ func (q *queueActor) apply(c *actor.Context, acts []queue.Action, now time.Time)
 		case queue.Expire:
 			q.sys.stats.transient.Add(1)
 			q.sys.stats.expired.Add(1)
+			q.expired++
 			q.logAbout(a.Item, func(m *message.Message) *message.LogRecord { return q.expiration(m, a, now) })
 			q.forget(a.Item)
 		case queue.Forget:
 			q.forget(a.Item)
 		case queue.Undeliverable:
+			q.transient++
 			q.logAbout(a.Item, func(m *message.Message) *message.LogRecord { return q.undeliverable(m, a, now) })
 		}
 	}
@@ -330,4 +339,18 @@ func (q *queueActor) syncGate(c *actor.Context, now time.Time) {
 	}
 	q.gate = until
 	q.apply(c, q.core.SetGate(g, until, now), now)
+}
+
+// countResults counts a batch's outcomes for metrics.
+func (q *queueActor) countResults(results []queue.Result) {
+	for _, r := range results {
+		switch r.Disposition {
+		case queue.Delivered:
+			q.delivered++
+		case queue.Bounced:
+			q.bounced++
+		default:
+			q.transient++
+		}
+	}
 }

@@ -126,9 +126,10 @@ func (s *System) spawnLoggers() error {
 func (s *System) spawnHooks() error {
 	for _, cfg := range s.policy.Config().Hooks {
 		var workers []*actor.PID
+		counts := &hookCounts{}
 		for i := 0; i < s.opts.HookWorkers; i++ {
 			cfg := cfg
-			pid, err := s.spawn(func() actor.Receiver { return &hookWorker{sys: s, cfg: cfg} },
+			pid, err := s.spawn(func() actor.Receiver { return &hookWorker{sys: s, counts: counts, cfg: cfg} },
 				"hook", fmt.Sprintf("%s/%d", cfg.Name, i))
 			if err != nil {
 				return err
@@ -139,12 +140,12 @@ func (s *System) spawnHooks() error {
 		credits := NewCredits(cfg.BackPressure)
 		cfg := cfg
 		pid, err := s.spawn(func() actor.Receiver {
-			return &logger{stats: &s.stats, cfg: cfg, credits: credits, workers: workers}
+			return &logger{stats: &s.stats, counts: counts, cfg: cfg, credits: credits, workers: workers}
 		}, "logger", "hook-"+cfg.Name)
 		if err != nil {
 			return err
 		}
-		s.hooks = append(s.hooks, &hookLogger{cfg: cfg, pid: pid, credits: credits})
+		s.hooks = append(s.hooks, &hookLogger{cfg: cfg, pid: pid, credits: credits, counts: counts})
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/actors"
@@ -82,6 +83,7 @@ type Engine struct {
 	sys      *actors.System
 	spool    persistence.Spool
 	spoolDir string
+	registry *prometheus.Registry
 }
 
 // New loads the policy and runs its pre_init and init events. Errors read "FILE:LINE: reason".
@@ -137,6 +139,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return errors.Join(err, spool.Close())
 	}
 	e.sys, e.spool, e.spoolDir = sys, spool, where
+	e.registry = e.newRegistry()
 	return ctx.Err()
 }
 
@@ -227,6 +230,15 @@ func (e *Engine) Stats() Stats {
 		return Stats{}
 	}
 	return sys.Stats()
+}
+
+// Breakers describes every destination's circuit breaker.
+func (e *Engine) Breakers() []actors.BreakerStats {
+	sys, err := e.system()
+	if err != nil {
+		return nil
+	}
+	return sys.Breakers()
 }
 
 // Queues describes every queue.

@@ -65,6 +65,7 @@ func New(eng *engine.Engine, opts Options) *Handler {
 	h.mux.HandleFunc("POST /api/inject/v1", h.inject)
 	h.mux.HandleFunc("GET /api/check-liveness/v1", h.liveness)
 	h.mux.HandleFunc("GET /api/admin/queues/v1", h.queues)
+	h.mux.Handle("GET /metrics", eng.MetricsHandler())
 	return h
 }
 
@@ -149,7 +150,7 @@ func (h *Handler) liveness(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.Queues(ctx)})
+	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.Queues(ctx), "breakers": h.eng.Breakers()})
 }
 
 // DecodeRecords parses a /api/log/v1 body: one JSON object, a JSON array of objects, or NDJSON (with

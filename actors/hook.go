@@ -15,8 +15,8 @@ type hookWorker struct {
 	sys    *System
 	counts *hookCounts
 	cfg    *lua.HookConfig
-	state *lua.State
-	err   error // why the state could not be built
+	state  *lua.State
+	err    error // why the state could not be built
 }
 
 func (h *hookWorker) Receive(c *actor.Context) {

@@ -69,17 +69,17 @@ type queueSnapshot struct{ reply chan QueueStats }
 
 // QueueStats describes one queue.
 type QueueStats struct {
-	Name        string `json:"name"`
-	Scheduled   int    `json:"scheduled"` // waiting for their due time
-	Ready       int    `json:"ready"`     // due, waiting for a session
-	InFlight    int    `json:"in_flight"` // handed to a session
-	Sessions    int    `json:"sessions"`
-	Site        string `json:"site,omitempty"` // the ready queue, "unspecified-><site>@lua:<constructor>"
+	Name      string `json:"name"`
+	Scheduled int    `json:"scheduled"` // waiting for their due time
+	Ready     int    `json:"ready"`     // due, waiting for a session
+	InFlight  int    `json:"in_flight"` // handed to a session
+	Sessions  int    `json:"sessions"`
+	Site      string `json:"site,omitempty"` // the ready queue, "unspecified-><site>@lua:<constructor>"
 	// Outcomes of the queue's attempts since the node started.
-	Delivered uint64 `json:"delivered"`
-	Transient uint64 `json:"transient_failures"`
-	Bounced   uint64 `json:"bounced"`
-	Expired   uint64 `json:"expired"`
+	Delivered   uint64 `json:"delivered"`
+	Transient   uint64 `json:"transient_failures"`
+	Bounced     uint64 `json:"bounced"`
+	Expired     uint64 `json:"expired"`
 	Deliverable bool   `json:"deliverable"`
 	Problem     string `json:"problem,omitempty"` // why the queue cannot deliver, if it cannot
 	// Gate is what the destination's circuit breaker lets the queue do: "flowing", "paused" (due

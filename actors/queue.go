@@ -28,7 +28,7 @@ type queueActor struct {
 	dones map[queue.SessionID]func(bool, time.Time) // breaker reports owed per session
 	// outcomes of this queue's attempts, for metrics
 	delivered, transient, bounced, expired uint64
-	gate  time.Time                                 // the pause in force, to notice a new one
+	gate                                   time.Time // the pause in force, to notice a new one
 
 	problem      string        // why the queue cannot deliver, "" when it can
 	refreshEvery time.Duration // how often get_queue_config runs again

@@ -48,7 +48,8 @@ func (e *RequestError) Error() string {
 
 // Field sets of the request bodies, as KumoMTA names them.
 var (
-	bounceFields  = []string{"campaign", "tenant", "domain", "routing_domain", "queue_names", "reason", "duration", "expires", "suppress_logging"}
+	bounceFields = []string{"campaign", "tenant", "domain", "routing_domain", "queue_names", "reason",
+		"duration", "expires", "suppress_logging"}
 	suspendFields = []string{"campaign", "tenant", "domain", "queue_names", "reason", "duration", "expires"}
 	cancelFields  = []string{"id"}
 )
@@ -138,6 +139,12 @@ func readObject(b []byte, allowed []string, refused map[string]string) (fields, 
 	bodyErr := func(format string, args ...any) error {
 		return &RequestError{Reason: fmt.Sprintf(format, args...)}
 	}
+	malformed := func(err error) error {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return bodyErr("malformed JSON: unexpected end of input")
+		}
+		return bodyErr("malformed JSON: %v", err)
+	}
 	if !utf8.Valid(b) {
 		return nil, bodyErr("not valid UTF-8")
 	}
@@ -147,7 +154,7 @@ func readObject(b []byte, allowed []string, refused map[string]string) (fields, 
 		return nil, bodyErr("empty; expected a JSON object")
 	}
 	if err != nil {
-		return nil, bodyErr("malformed JSON: %v", err)
+		return nil, malformed(err)
 	}
 	if tok != json.Delim('{') {
 		return nil, bodyErr("expected a JSON object")
@@ -156,7 +163,7 @@ func readObject(b []byte, allowed []string, refused map[string]string) (fields, 
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, bodyErr("malformed JSON: %v", err)
+			return nil, malformed(err)
 		}
 		key, ok := tok.(string)
 		if !ok {
@@ -173,12 +180,12 @@ func readObject(b []byte, allowed []string, refused map[string]string) (fields, 
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, bodyErr("malformed JSON: %v", err)
+			return nil, malformed(err)
 		}
 		f[key] = raw
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, bodyErr("malformed JSON: %v", err)
+		return nil, malformed(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, bodyErr("unexpected data after the JSON object")

@@ -10,6 +10,8 @@ import (
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
+const ms = time.Millisecond
+
 // step is one Allow call on a fake timeline: at t0+at, ask for n cells.
 type step struct {
 	at    time.Duration
@@ -18,93 +20,96 @@ type step struct {
 	retry time.Duration
 }
 
+// timelineCase is one case of TestLimiterTimeline.
+type timelineCase struct {
+	name  string
+	spec  string
+	steps []step
+}
+
+var timelineCases = []timelineCase{
+	{name: "a burst passes, then the steady rate", spec: "5/s", steps: []step{
+		{0, 1, true, 0}, {0, 1, true, 0}, {0, 1, true, 0}, {0, 1, true, 0}, {0, 1, true, 0},
+		{0, 1, false, 200 * ms},
+		{199 * ms, 1, false, 1 * ms},
+		{200 * ms, 1, true, 0},
+		{200 * ms, 1, false, 200 * ms},
+		{400 * ms, 1, true, 0},
+	}},
+	{name: "refusals consume nothing", spec: "1/s", steps: []step{
+		{0, 1, true, 0},
+		{0, 1, false, time.Second}, {0, 1, false, time.Second}, {500 * ms, 1, false, 500 * ms},
+		{time.Second, 1, true, 0},
+	}},
+	{name: "a batch passes whole or not at all", spec: "10/s", steps: []step{
+		{0, 10, true, 0},
+		{0, 1, false, 100 * ms},
+		{500 * ms, 6, false, 100 * ms},
+		{500 * ms, 5, true, 0},
+		{500 * ms, 1, false, 100 * ms},
+	}},
+	{name: "max_burst spreads the limit out", spec: "60/m,max_burst=2", steps: []step{
+		{0, 1, true, 0}, {0, 1, true, 0},
+		{0, 1, false, time.Second},
+		{0, 3, false, Never},
+		{2 * time.Second, 3, false, Never},
+		{2 * time.Second, 2, true, 0},
+	}},
+	{name: "a batch above the burst is never allowed, even when idle", spec: "5/s", steps: []step{
+		{0, 6, false, Never},
+		{time.Hour, 6, false, Never},
+		{time.Hour, 5, true, 0},
+	}},
+	{name: "intervals of a third of a second do not drift", spec: "3/s", steps: []step{
+		{0, 3, true, 0},
+		{0, 1, false, 333333334},
+		{333333333, 1, false, 1},
+		{333333334, 1, true, 0},
+		{333333334, 1, false, 333333333},
+		{time.Second, 2, true, 0},
+		{time.Second, 1, false, 333333334},
+		{2 * time.Second, 3, true, 0},
+	}},
+	{name: "a long idle restores the whole burst", spec: "100/h,max_burst=10", steps: []step{
+		{0, 10, true, 0},
+		{0, 1, false, 36 * time.Second},
+		{360*time.Second - 1, 10, false, 1},
+		{360 * time.Second, 10, true, 0},
+		{48 * time.Hour, 10, true, 0},
+		{48 * time.Hour, 1, false, 36 * time.Second},
+	}},
+	{name: "zero cells always pass and change nothing", spec: "1/m", steps: []step{
+		{0, 1, true, 0},
+		{0, 0, true, 0},
+		{0, 1, false, time.Minute},
+		{30 * time.Second, 0, true, 0},
+		{30 * time.Second, 1, false, 30 * time.Second},
+	}},
+	{name: "time running backwards counts as the latest time seen", spec: "1/s", steps: []step{
+		{10 * time.Second, 1, true, 0},
+		{5 * time.Second, 1, false, 6 * time.Second},
+		{5 * time.Second, 0, true, 0},
+		{11 * time.Second, 1, true, 0},
+	}},
+	{name: "the first call finds the burst available", spec: "2/d", steps: []step{
+		{-1000 * time.Hour, 2, true, 0},
+		{-1000 * time.Hour, 1, false, 12 * time.Hour},
+	}},
+	{name: "the largest limit", spec: "18446744073709551615/s", steps: []step{
+		{0, math.MaxUint64, true, 0},
+		{0, 1, false, 1},
+		{1, 1, true, 0},
+	}},
+	{name: "the longest period", spec: "1/9223372036s", steps: []step{
+		{0, 1, true, 0},
+		{0, 1, false, 9223372036 * time.Second},
+		{9223372036*time.Second - 1, 1, false, 1},
+		{9223372036 * time.Second, 1, true, 0},
+	}},
+}
+
 func TestLimiterTimeline(t *testing.T) {
-	const ms = time.Millisecond
-	tests := []struct {
-		name  string
-		spec  string
-		steps []step
-	}{
-		{name: "a burst passes, then the steady rate", spec: "5/s", steps: []step{
-			{0, 1, true, 0}, {0, 1, true, 0}, {0, 1, true, 0}, {0, 1, true, 0}, {0, 1, true, 0},
-			{0, 1, false, 200 * ms},
-			{199 * ms, 1, false, 1 * ms},
-			{200 * ms, 1, true, 0},
-			{200 * ms, 1, false, 200 * ms},
-			{400 * ms, 1, true, 0},
-		}},
-		{name: "refusals consume nothing", spec: "1/s", steps: []step{
-			{0, 1, true, 0},
-			{0, 1, false, time.Second}, {0, 1, false, time.Second}, {500 * ms, 1, false, 500 * ms},
-			{time.Second, 1, true, 0},
-		}},
-		{name: "a batch passes whole or not at all", spec: "10/s", steps: []step{
-			{0, 10, true, 0},
-			{0, 1, false, 100 * ms},
-			{500 * ms, 6, false, 100 * ms},
-			{500 * ms, 5, true, 0},
-			{500 * ms, 1, false, 100 * ms},
-		}},
-		{name: "max_burst spreads the limit out", spec: "60/m,max_burst=2", steps: []step{
-			{0, 1, true, 0}, {0, 1, true, 0},
-			{0, 1, false, time.Second},
-			{0, 3, false, Never},
-			{2 * time.Second, 3, false, Never},
-			{2 * time.Second, 2, true, 0},
-		}},
-		{name: "a batch above the burst is never allowed, even when idle", spec: "5/s", steps: []step{
-			{0, 6, false, Never},
-			{time.Hour, 6, false, Never},
-			{time.Hour, 5, true, 0},
-		}},
-		{name: "intervals of a third of a second do not drift", spec: "3/s", steps: []step{
-			{0, 3, true, 0},
-			{0, 1, false, 333333334},
-			{333333333, 1, false, 1},
-			{333333334, 1, true, 0},
-			{333333334, 1, false, 333333333},
-			{time.Second, 2, true, 0},
-			{time.Second, 1, false, 333333334},
-			{2 * time.Second, 3, true, 0},
-		}},
-		{name: "a long idle restores the whole burst", spec: "100/h,max_burst=10", steps: []step{
-			{0, 10, true, 0},
-			{0, 1, false, 36 * time.Second},
-			{360*time.Second - 1, 10, false, 1},
-			{360 * time.Second, 10, true, 0},
-			{48 * time.Hour, 10, true, 0},
-			{48 * time.Hour, 1, false, 36 * time.Second},
-		}},
-		{name: "zero cells always pass and change nothing", spec: "1/m", steps: []step{
-			{0, 1, true, 0},
-			{0, 0, true, 0},
-			{0, 1, false, time.Minute},
-			{30 * time.Second, 0, true, 0},
-			{30 * time.Second, 1, false, 30 * time.Second},
-		}},
-		{name: "time running backwards counts as the latest time seen", spec: "1/s", steps: []step{
-			{10 * time.Second, 1, true, 0},
-			{5 * time.Second, 1, false, 6 * time.Second},
-			{5 * time.Second, 0, true, 0},
-			{11 * time.Second, 1, true, 0},
-		}},
-		{name: "the first call finds the burst available", spec: "2/d", steps: []step{
-			{-1000 * time.Hour, 2, true, 0},
-			{-1000 * time.Hour, 1, false, 12 * time.Hour},
-		}},
-		{name: "the largest limit", spec: "18446744073709551615/s", steps: []step{
-			{0, math.MaxUint64, true, 0},
-			{0, 1, false, 1},
-			{1, 1, true, 0},
-		}},
-		{name: "the longest period", spec: "1/9223372036s", steps: []step{
-			{0, 1, true, 0},
-			{0, 1, false, 9223372036 * time.Second},
-			{9223372036*time.Second - 1, 1, false, 1},
-			{9223372036 * time.Second, 1, true, 0},
-		}},
-	}
-	for _, tt := range tests {
+	for _, tt := range timelineCases {
 		t.Run(tt.name, func(t *testing.T) {
 			spec, err := Parse(tt.spec)
 			if err != nil {

@@ -172,8 +172,8 @@ func parseCount(text string) (uint64, error) {
 // String renders s in the form KumoMTA writes: "[local:]LIMIT/UNIT" with
 // UNIT d, h, m or s for those exact periods and "<seconds>s" otherwise,
 // then ",max_burst=N" when MaxBurst is set. Parse(s.String()) == s for
-// every Spec with Limit > 0 and a positive whole-second Period no longer
-// than Parse accepts; other Specs are written in a form Parse refuses.
+// every Spec with Limit > 0 and a positive whole-second Period; other Specs
+// are written in a form Parse refuses.
 func (s Spec) String() string {
 	var b strings.Builder
 	if s.Local {

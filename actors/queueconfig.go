@@ -59,6 +59,7 @@ func (q *queueActor) resolveConfig() (queue.Config, *sessionInfo, string, error)
 		return queue.Config{}, nil, "", err
 	}
 	cfg.Deliverable = true
+	cfg.MessageRate, cfg.PathRate = qc.MaxMessageRate, ep.MaxMessageRate
 	cfg.BatchSize = qc.CustomLua.BatchSize
 	cfg.MinBatchSize = qc.CustomLua.MinBatchSize
 	cfg.MaxBatchLatency = qc.CustomLua.MaxBatchLatency

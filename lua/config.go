@@ -10,6 +10,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/throttle"
 )
 
 // DefaultBackPressure is the default capacity of a logger's intake (KumoMTA's 128000).
@@ -183,8 +184,8 @@ type QueueConfig struct {
 	RetryInterval          time.Duration
 	MaxRetryInterval       time.Duration // 0 = none
 	MaxAge                 time.Duration
-	EgressPool             string // "" = unspecified
-	MaxMessageRate         string // throttle spec, "" = none
+	EgressPool             string        // "" = unspecified
+	MaxMessageRate         throttle.Spec // zero = none
 	Protocol               string // one of the Protocol* constants
 	CustomLua              *CustomLua
 	ReapInterval           time.Duration
@@ -219,7 +220,7 @@ func parseQueueConfig(v glua.LValue) (*QueueConfig, error) {
 	f.duration("max_retry_interval", &q.MaxRetryInterval)
 	f.duration("max_age", &q.MaxAge)
 	f.str("egress_pool", &q.EgressPool)
-	f.str("max_message_rate", &q.MaxMessageRate)
+	q.MaxMessageRate = f.throttle("max_message_rate")
 	f.duration("reap_interval", &q.ReapInterval)
 	f.duration("refresh_interval", &q.RefreshInterval)
 	f.duration("timerwheel_tick_interval", &q.TimerwheelTickInterval)
@@ -304,8 +305,8 @@ type EgressPathConfig struct {
 	MaxDeliveriesPerConnection int
 	MaxReady                   int
 	IdleTimeout                time.Duration
-	MaxMessageRate             string
-	MaxConnectionRate          string
+	MaxMessageRate             throttle.Spec // zero = none
+	MaxConnectionRate          throttle.Spec // zero = none (accepted; hookd opens sessions as needed)
 	ProviderName               string
 	// hookd extensions: the destination's circuit breaker (0 = hookd's defaults).
 	BreakerFailures   int
@@ -348,8 +349,8 @@ func parseEgressPath(v glua.LValue) (*EgressPathConfig, error) {
 	f.integer("connection_limit", 1, math.MaxInt32, &e.ConnectionLimit)
 	f.integer("max_deliveries_per_connection", 1, math.MaxInt32, &e.MaxDeliveriesPerConnection)
 	f.integer("max_ready", 1, math.MaxInt32, &e.MaxReady)
-	f.str("max_message_rate", &e.MaxMessageRate)
-	f.str("max_connection_rate", &e.MaxConnectionRate)
+	e.MaxMessageRate = f.throttle("max_message_rate")
+	e.MaxConnectionRate = f.throttle("max_connection_rate")
 	f.str("provider_name", &e.ProviderName)
 	f.integer("hookd_breaker_failures", 1, math.MaxInt32, &e.BreakerFailures)
 	f.duration("hookd_breaker_open_for", &e.BreakerOpenFor)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/throttle"
 )
 
 func TestConfigureLogHook(t *testing.T) {
@@ -97,7 +98,7 @@ func TestMakeQueueConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := QueueConfig{RetryInterval: time.Minute, MaxRetryInterval: 90 * time.Minute, MaxAge: 48 * time.Hour,
-			EgressPool: "p", MaxMessageRate: "100/s", Protocol: ProtocolCustomLua, ReapInterval: time.Minute,
+			EgressPool: "p", MaxMessageRate: throttle.Spec{Limit: 100, Period: time.Second}, Protocol: ProtocolCustomLua, ReapInterval: time.Minute,
 			RefreshInterval: 500 * time.Millisecond, RefreshStrategy: "Epoch", TimerwheelTickInterval: 500 * time.Millisecond,
 			Strategy: "SkipList", ProviderName: "prov", Where: "policy.lua:1"}
 		cl := c.CustomLua
@@ -138,6 +139,7 @@ func TestMakeQueueConfig(t *testing.T) {
 		{"custom_lua without constructor", `protocol = { custom_lua = {} }`, "field `constructor`: missing field"},
 		{"unknown protocol", `protocol = { http = {} }`, "expected one of"},
 		{"unknown strategy", `strategy = 'Fast'`, "unknown variant `Fast`"},
+		{"a bad throttle spec", `max_message_rate = '100/fortnight'`, "field `max_message_rate`"},
 	}
 	for _, tc := range bad {
 		t.Run("rejects "+tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/throttle"
 )
 
 // fields reads the keys of a Lua table into Go values, the way KumoMTA's serde structs with
@@ -155,6 +156,19 @@ func (f *fields) threshold(key string) string {
 		f.fail(key, "expected a number or a percentage such as \"10%%\", got %s", v.Type())
 		return ""
 	}
+}
+
+// throttle reads a throttle spec such as "100/s" or "10/min,max_burst=5" (zero Spec when absent).
+func (f *fields) throttle(key string) throttle.Spec {
+	var s string
+	if !f.str(key, &s) {
+		return throttle.Spec{}
+	}
+	spec, err := throttle.Parse(s)
+	if err != nil {
+		f.fail(key, "%v", err)
+	}
+	return spec
 }
 
 // done reports the first error, or an unknown key.

@@ -3,6 +3,8 @@ package queue
 import (
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/throttle"
 )
 
 func batchConfig(size, minSize int, latency time.Duration) Config {
@@ -98,5 +100,50 @@ func TestGate(t *testing.T) {
 			t.Fatalf("sessions %d len %d", c.Sessions(), c.Len())
 		}
 		expect(t, "resume", c.SetGate(Flowing, time.Time{}, t0), "start s2 [1]")
+	})
+}
+
+func TestThrottles(t *testing.T) {
+	t.Run("the queue's max_message_rate delays messages without spending attempts", func(t *testing.T) {
+		cfg := webhookConfig()
+		cfg.MessageRate = throttle.Spec{Limit: 2, Period: time.Minute}
+		cfg.IdleTimeout = time.Minute
+		c := New(cfg, half)
+		for i := 1; i <= 3; i++ {
+			c.Insert(Item{ID: newItem(i, t0).ID, Due: t0.Add(time.Second)}, t0)
+		}
+		expect(t, "two pass, the third waits", c.Tick(t0.Add(time.Second)), "start s1 [1]; start s2 [2]")
+		if c.Throttled() != 1 {
+			t.Fatalf("throttled %d", c.Throttled())
+		}
+		at, _ := c.Wake()
+		if !at.Equal(t0.Add(31 * time.Second)) {
+			t.Fatalf("the throttled message is due again at +%v, want +31s (2/min: one every 30s)", at.Sub(t0))
+		}
+		c.Finished(1, []Result{{newItem(1, t0).ID, Delivered}}, false, t0.Add(2*time.Second))
+		c.Finished(2, []Result{{newItem(2, t0).ID, Delivered}}, false, t0.Add(2*time.Second))
+		expect(t, "not before its turn", c.Tick(t0.Add(30*time.Second)), "")
+		expect(t, "its turn", c.Tick(t0.Add(31*time.Second)), "deliver s2 [3]")
+		var attempts []uint16
+		c.Items(func(it Item) { attempts = append(attempts, it.Attempts) })
+		for _, a := range attempts {
+			if a != 0 {
+				t.Fatal("the throttle spent an attempt")
+			}
+		}
+	})
+	t.Run("the egress path's max_message_rate paces batches", func(t *testing.T) {
+		cfg := batchConfig(2, 1, 0)
+		cfg.PathRate = throttle.Spec{Limit: 2, Period: time.Second}
+		c := New(cfg, half)
+		for i := 1; i <= 6; i++ {
+			c.Insert(Item{ID: newItem(i, t0).ID, Due: t0.Add(time.Second)}, t0)
+		}
+		expect(t, "one batch of two within the rate", c.Tick(t0.Add(time.Second)), "start s1 [1,2]")
+		at, _ := c.Wake()
+		if !at.Equal(t0.Add(2 * time.Second)) {
+			t.Fatalf("next batch at +%v, want +2s", at.Sub(t0))
+		}
+		expect(t, "the next batch a second later", c.Tick(t0.Add(2*time.Second)), "start s2 [3,4]")
 	})
 }

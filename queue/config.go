@@ -3,6 +3,8 @@ package queue
 import (
 	"math"
 	"time"
+
+	"github.com/hookd/hookd/throttle"
 )
 
 // Defaults of a queue and of its egress path, as KumoMTA documents them.
@@ -32,6 +34,12 @@ type Config struct {
 	// IdleTimeout.
 	MinBatchSize    int
 	MaxBatchLatency time.Duration
+
+	// MessageRate throttles moving due messages to the ready set (queue max_message_rate); a
+	// throttled message waits the throttle's delay without spending an attempt. Zero: none.
+	MessageRate throttle.Spec
+	// PathRate throttles batches handed to sessions (egress path max_message_rate). Zero: none.
+	PathRate throttle.Spec
 
 	ConnectionLimit            int           // most sessions open at once
 	MaxDeliveriesPerConnection int           // a session closes after this many messages

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/throttle"
 )
 
 // Item is a queued message as the core sees it: only what scheduling needs. Its creation time is
@@ -131,6 +132,11 @@ type Core struct {
 	gate     Gate
 	gateTill time.Time // while paused: when to look again
 	probing  bool      // a probe batch is out
+
+	queueRate *throttle.Limiter // max_message_rate of the queue, or nil
+	pathRate  *throttle.Limiter // max_message_rate of the egress path, or nil
+	rateTill  time.Time         // the path throttle refuses batches until then
+	throttled uint64            // messages delayed by the queue throttle
 }
 
 // Gate is what a queue's circuit breaker allows.
@@ -145,12 +151,30 @@ const (
 
 // New returns an empty queue core. rand yields uniform values in [0, 1) for retry jitter.
 func New(cfg Config, rand func() float64) *Core {
-	return &Core{
-		cfg:      cfg.normalized(),
-		rand:     rand,
-		sessions: make(map[SessionID]*session),
+	c := &Core{cfg: cfg.normalized(), rand: rand, sessions: make(map[SessionID]*session)}
+	c.setLimiters()
+	return c
+}
+
+// setLimiters makes the throttles for the configured rates, keeping those whose spec is unchanged.
+func (c *Core) setLimiters() {
+	c.queueRate = limiterFor(c.queueRate, c.cfg.MessageRate)
+	c.pathRate = limiterFor(c.pathRate, c.cfg.PathRate)
+}
+
+func limiterFor(l *throttle.Limiter, spec throttle.Spec) *throttle.Limiter {
+	switch {
+	case spec.Limit == 0:
+		return nil
+	case l != nil && l.Spec() == spec:
+		return l
+	default:
+		return throttle.NewLimiter(spec)
 	}
 }
+
+// Throttled is the number of messages the queue's max_message_rate has delayed so far.
+func (c *Core) Throttled() uint64 { return c.throttled }
 
 // Config returns the configuration in force.
 func (c *Core) Config() Config { return c.cfg }
@@ -158,6 +182,7 @@ func (c *Core) Config() Config { return c.cfg }
 // SetConfig replaces the configuration (a refresh) and re-plans.
 func (c *Core) SetConfig(cfg Config, now time.Time) []Action {
 	c.cfg = cfg.normalized()
+	c.setLimiters()
 	return c.plan(now, nil)
 }
 
@@ -274,6 +299,9 @@ func (c *Core) Wake() (time.Time, bool) {
 	if len(c.sched) > 0 && (!c.draining || !c.cfg.Deliverable) {
 		earliest(time.Unix(0, c.sched[0].due).UTC())
 	}
+	if c.ready.len() > 0 && !c.rateTill.IsZero() && !c.draining && c.gate != Paused {
+		earliest(c.rateTill)
+	}
 	if c.gate == Paused {
 		earliest(c.gateTill)
 	} else if c.ready.len() > 0 && c.ready.len() < c.cfg.MinBatchSize && !c.draining {
@@ -348,6 +376,15 @@ func (c *Core) endSession(s *session, reason string, acts []Action) []Action {
 func (c *Core) plan(now time.Time, acts []Action) []Action {
 	for nowNanos := now.UnixNano(); len(c.sched) > 0 && c.sched[0].due <= nowNanos; {
 		e := heap.Pop(&c.sched).(entry)
+		if c.queueRate != nil {
+			if ok, wait := c.queueRate.Allow(now, 1); !ok {
+				// Throttled: back to the schedule for the throttle's delay, no attempt spent.
+				e.due = now.Add(wait).UnixNano()
+				c.throttled++
+				c.schedule(e)
+				break
+			}
+		}
 		if c.cfg.Deliverable {
 			c.ready.push(e)
 			continue
@@ -386,11 +423,29 @@ func (c *Core) mayDispatch(now time.Time) bool {
 		return false
 	case n < c.cfg.MinBatchSize && now.UnixNano() < c.ready.at(0).due+int64(c.batchWait()):
 		return false
+	case now.Before(c.rateTill):
+		return false
+	}
+	if c.pathRate != nil {
+		if ok, wait := c.pathRate.Allow(now, uint64(c.batchLen())); !ok {
+			c.rateTill = now.Add(wait) // the egress path's max_message_rate: wait, no attempt spent
+			return false
+		}
 	}
 	if c.gate == Probe {
 		c.probing = true // this batch is the probe
 	}
 	return true
+}
+
+// batchLen is the size of the next batch: batch_size, the ready count and the path throttle's burst
+// all bound it.
+func (c *Core) batchLen() int {
+	n := min(c.cfg.BatchSize, c.ready.len())
+	if c.pathRate != nil {
+		n = min(n, int(min(c.pathRate.Burst(), uint64(n))))
+	}
+	return max(n, 1)
 }
 
 // batchWait is how long an incomplete batch waits for more messages: max_batch_latency, but never
@@ -424,7 +479,7 @@ func (c *Core) closeIdle(now time.Time, acts []Action) []Action {
 }
 
 func (c *Core) takeBatch() []entry {
-	n := min(c.cfg.BatchSize, c.ready.len())
+	n := c.batchLen()
 	batch := make([]entry, n)
 	for i := range batch {
 		batch[i] = c.ready.pop()

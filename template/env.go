@@ -30,8 +30,10 @@ func newEnvironment() *exec.Environment {
 	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
 	mustReplace(tests.Replace("defined", testDefined))
 	mustReplace(tests.Replace("undefined", testUndefined))
+	globals := exec.EmptyContext().Update(builtins.GlobalFunctions)
+	globals.Set("range", rangeFunc)
 	return &exec.Environment{
-		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions),
+		Context:           globals,
 		Filters:           filters,
 		Tests:             tests,
 		ControlStructures: builtins.ControlStructures,

@@ -8,8 +8,8 @@ import (
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
-// Filters and tests that hookd replaces in gonja's set to behave as
-// KumoMTA's (minijinja's) do.
+// Filters, tests and functions that hookd replaces in gonja's set to behave
+// as KumoMTA's (minijinja's) do.
 
 // filterToJSON is tojson: compact JSON, or pretty-printed when given an
 // indent (true for 2 spaces, or a number of spaces), positionally or as
@@ -104,7 +104,10 @@ func (p pair) String() string {
 // testDefined is the defined test. A field that is null in the record is
 // defined (its value is none); gonja alone cannot tell the two apart.
 func testDefined(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
-	return !isUndefined(in) && !in.IsError(), nil
+	if in.IsError() { // an error evaluating the operand is not "undefined"
+		return false, errors.New(in.Error())
+	}
+	return !isUndefined(in), nil
 }
 
 // testUndefined is the undefined test, the opposite of testDefined.
@@ -124,4 +127,46 @@ func valueArgument(out **exec.Value) exec.ArgumentTransmuter {
 		*out = v
 		return nil
 	}
+}
+
+// maxRange is the most numbers range() makes, as in minijinja.
+const maxRange = 100_000
+
+// rangeFunc is range([start, ]stop[, step]). gonja's own range feeds a
+// channel from a goroutine, which leaks whenever the template stops reading
+// early ({{ range(5) | first }}); this one returns a list.
+func rangeFunc(_ *exec.Evaluator, params *exec.VarArgs) ([]int, error) {
+	start, stop, step := 0, 0, 1
+	for _, a := range params.Args {
+		if !a.IsInteger() {
+			return nil, errors.New("range: expected [start, ]stop[, step] with integer arguments")
+		}
+	}
+	switch args := params.Args; len(args) {
+	case 1:
+		stop = args[0].Integer()
+	case 2:
+		start, stop = args[0].Integer(), args[1].Integer()
+	case 3:
+		start, stop, step = args[0].Integer(), args[1].Integer(), args[2].Integer()
+	default:
+		return nil, errors.New("range: expected [start, ]stop[, step] with integer arguments")
+	}
+	if step == 0 {
+		return nil, errors.New("range: step cannot be 0")
+	}
+	var n uint64 // computed unsigned: stop-start may not fit in an int
+	if step > 0 && stop > start {
+		n = (uint64(stop)-uint64(start)-1)/uint64(step) + 1
+	} else if step < 0 && stop < start {
+		n = (uint64(start)-uint64(stop)-1)/(-uint64(step)) + 1
+	}
+	if n > maxRange {
+		return nil, fmt.Errorf("range: more than %d numbers", maxRange)
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = start + i*step
+	}
+	return out, nil
 }

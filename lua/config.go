@@ -186,7 +186,7 @@ type QueueConfig struct {
 	MaxAge                 time.Duration
 	EgressPool             string        // "" = unspecified
 	MaxMessageRate         throttle.Spec // zero = none
-	Protocol               string // one of the Protocol* constants
+	Protocol               string        // one of the Protocol* constants
 	CustomLua              *CustomLua
 	ReapInterval           time.Duration
 	RefreshInterval        time.Duration

@@ -39,14 +39,14 @@ func TestCircuitBreaker(t *testing.T) {
 	r.log(t, recs...)
 	eventually(t, "the breaker opens", func() bool { return r.breakerState() == "open" })
 	eventually(t, "the attempts in flight are over", func() bool {
-		qs := r.sys.Queues(context.Background())
+		qs := r.sys.Queues(context.Background(), false)
 		return len(qs) == 1 && qs[0].InFlight == 0 && r.sys.Stats().Transient == uint64(requests())
 	})
 	first := requests()
 	if first != 3 {
 		t.Fatalf("%d requests before the breaker opened, want 3 (one session, three consecutive failures)", first)
 	}
-	qs := r.sys.Queues(context.Background())
+	qs := r.sys.Queues(context.Background(), false)
 	if len(qs) != 1 || qs[0].Gate != "paused" || qs[0].Breaker != "open" || qs[0].Ready != 10-first {
 		t.Fatalf("queue while open: %+v (the messages not yet tried wait, ready, without an attempt)", qs)
 	}

@@ -72,12 +72,13 @@ func (d *directory) stopAll(ctx context.Context) {
 	}
 }
 
-// Queues returns a snapshot of every queue, sorted by name.
-func (s *System) Queues(ctx context.Context) []QueueStats {
+// Queues returns a snapshot of every queue, sorted by name. detail adds each queue's oldest message
+// age and attempts histogram (a pass over every message).
+func (s *System) Queues(ctx context.Context, detail bool) []QueueStats {
 	var out []QueueStats
 	for _, pid := range s.queues.all() {
 		reply := make(chan QueueStats, 1)
-		s.engine.Send(pid, queueSnapshot{reply: reply})
+		s.engine.Send(pid, queueSnapshot{reply: reply, detail: detail})
 		select {
 		case st := <-reply:
 			out = append(out, st)

@@ -64,8 +64,12 @@ type refreshConfig struct{}
 // drain asks a queue to finish its sessions; done is closed once it has.
 type drain struct{ done chan struct{} }
 
-// queueSnapshot asks a queue for its figures.
-type queueSnapshot struct{ reply chan QueueStats }
+// queueSnapshot asks a queue for its figures; detail adds the oldest message's age and the attempts
+// histogram, which cost a pass over the queue.
+type queueSnapshot struct {
+	reply  chan QueueStats
+	detail bool
+}
 
 // QueueStats describes one queue.
 type QueueStats struct {
@@ -86,4 +90,10 @@ type QueueStats struct {
 	// messages wait without spending attempts) or "probe".
 	Gate    string `json:"gate"`
 	Breaker string `json:"breaker,omitempty"` // the destination's breaker state
+	// Suspended is the reason of an administrator's suspension in force, if any.
+	Suspended string `json:"suspended,omitempty"`
+	// With detail: the age of the oldest message (humantime text) and how many messages have had
+	// each number of attempts.
+	OldestAge string         `json:"oldest_age,omitempty"`
+	Attempts  map[uint16]int `json:"attempts,omitempty"`
 }

@@ -76,7 +76,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	var scheduled int
 	var all [3]uint64
-	for _, q := range s.Queues(ctx) {
+	for _, q := range s.Queues(ctx, false) {
 		scheduled += q.Scheduled
 		gauge(descScheduled, float64(q.Scheduled), q.Name)
 		counter(descExpired, q.Expired, q.Name)

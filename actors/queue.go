@@ -6,6 +6,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/hookd/hookd/admin"
 	"github.com/hookd/hookd/clock"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
@@ -28,6 +29,11 @@ type queueActor struct {
 	dones map[queue.SessionID]func(bool, time.Time) // breaker reports owed per session
 	// outcomes of this queue's attempts, for metrics
 	delivered, transient, bounced, expired uint64
+
+	adminCache    admin.QueueCache // the administrators' bounce and suspension for this queue
+	suspendReason string
+	adminTimer    clock.Timer
+	adminAt       time.Time
 	gate                                   time.Time // the pause in force, to notice a new one
 
 	problem      string        // why the queue cannot deliver, "" when it can
@@ -65,6 +71,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 		cfg := q.resolve()
 		q.core = queue.New(cfg, q.sys.jitter)
 		q.scheduleRefresh()
+	case adminCheck: // syncAdmin below does the work
 	case actor.Stopped:
 		q.stopTimers()
 		q.spoolHeld()
@@ -116,9 +123,16 @@ func (q *queueActor) Receive(c *actor.Context) {
 		if q.info != nil {
 			st.Site = q.info.site
 		}
+		if q.core.Suspended() {
+			st.Suspended = q.suspendReason
+		}
+		if m.detail {
+			q.detail(&st, now)
+		}
 		m.reply <- st
 	}
 	if q.core != nil {
+		q.syncAdmin(c, now)
 		q.syncGate(c, now)
 	}
 	if q.core != nil && q.core.Drained() {
@@ -239,6 +253,9 @@ func (q *queueActor) stopTimers() {
 	if q.timer != nil {
 		q.timer.Stop()
 	}
+	if q.adminTimer != nil {
+		q.adminTimer.Stop()
+	}
 	if q.refresh != nil {
 		q.refresh.Stop()
 	}
@@ -352,5 +369,20 @@ func (q *queueActor) countResults(results []queue.Result) {
 		default:
 			q.transient++
 		}
+	}
+}
+
+// detail adds the oldest message's age and the attempts histogram to a snapshot.
+func (q *queueActor) detail(st *QueueStats, now time.Time) {
+	var oldest time.Time
+	st.Attempts = map[uint16]int{}
+	q.core.Items(func(it queue.Item) {
+		if c := it.ID.Created(); oldest.IsZero() || c.Before(oldest) {
+			oldest = c
+		}
+		st.Attempts[it.Attempts]++
+	})
+	if !oldest.IsZero() {
+		st.OldestAge = message.FormatDuration(now.Sub(oldest).Truncate(time.Second))
 	}
 }

@@ -71,9 +71,15 @@ func (q *queueActor) resolveConfig() (queue.Config, *sessionInfo, string, error)
 	return cfg, info, "", nil
 }
 
-// undeliverable is the TransientFailure of a message whose queue cannot deliver.
+// undeliverable is the TransientFailure of a message its queue could not hand to a session: the
+// queue is suspended by an administrator, or has no protocol hookd can deliver with.
 func (q *queueActor) undeliverable(m *message.Message, a queue.Undeliverable, now timeT) *message.LogRecord {
 	r := q.sys.newRecord(message.TransientFailure, m, a.Attempts, now)
+	if q.core.Suspended() {
+		r.Response = message.Response{Code: 451, Enhanced: &message.EnhancedCode{Class: 4, Subject: 4, Detail: 4},
+			Content: "KumoMTA internal: scheduled queue is suspended: " + q.suspendReason}
+		return r
+	}
 	r.Response = message.Response{Code: 400, Content: q.problem}
 	return r
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/hookd/hookd/admin"
 	"github.com/hookd/hookd/clock"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
@@ -56,6 +57,7 @@ type System struct {
 	queues   *directory
 	inserts  *Credits
 	breakers *breakers
+	admin    *admin.Registry
 	stats    counters
 
 	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
@@ -98,6 +100,7 @@ func Start(opts Options) (*System, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queues = &directory{sys: s, pids: map[string]*actor.PID{}}
 	s.breakers = &breakers{m: map[string]*queue.Breaker{}}
+	s.admin = admin.NewRegistry()
 	if err := s.spawnLoggers(); err != nil {
 		_ = s.Stop(context.Background())
 		return nil, err

@@ -247,7 +247,17 @@ func (e *Engine) Queues(ctx context.Context) []QueueStats {
 	if err != nil {
 		return nil
 	}
-	return sys.Queues(ctx)
+	return sys.Queues(ctx, false)
+}
+
+// QueuesDetail is Queues with each queue's oldest message age and attempts histogram (a pass over
+// every queued message).
+func (e *Engine) QueuesDetail(ctx context.Context) []QueueStats {
+	sys, err := e.system()
+	if err != nil {
+		return nil
+	}
+	return sys.Queues(ctx, true)
 }
 
 // Stop stops intake, lets in-flight deliveries finish, stops every actor and closes the spool.

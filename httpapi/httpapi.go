@@ -4,7 +4,9 @@
 //	POST /api/log/v1            one JSON record, a JSON array of records, or NDJSON
 //	POST /api/inject/v1         KumoMTA's injection request (subset) plus hookd's "meta"
 //	GET  /api/check-liveness/v1 200 while the node accepts work
-//	GET  /api/admin/queues/v1   every queue's figures
+//	GET  /metrics               Prometheus text
+//	POST|GET|DELETE /api/admin/bounce/v1, /api/admin/suspend/v1   KumoMTA's admin APIs
+//	GET  /api/admin/queues/v1   every queue's figures and breaker
 package httpapi
 
 import (
@@ -37,6 +39,8 @@ type Options struct {
 	AcceptTimeout time.Duration
 	// Logger receives request errors. Default slog.Default().
 	Logger *slog.Logger
+	// AdminToken, when set, is the bearer token the admin endpoints require.
+	AdminToken string
 }
 
 // Handler serves the API for one engine.
@@ -64,8 +68,8 @@ func New(eng *engine.Engine, opts Options) *Handler {
 	h.mux.HandleFunc("POST /api/log/v1", h.log)
 	h.mux.HandleFunc("POST /api/inject/v1", h.inject)
 	h.mux.HandleFunc("GET /api/check-liveness/v1", h.liveness)
-	h.mux.HandleFunc("GET /api/admin/queues/v1", h.queues)
 	h.mux.Handle("GET /metrics", eng.MetricsHandler())
+	h.adminRoutes()
 	return h
 }
 
@@ -150,7 +154,7 @@ func (h *Handler) liveness(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.Queues(ctx), "breakers": h.eng.Breakers()})
+	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.QueuesDetail(ctx), "breakers": h.eng.Breakers()})
 }
 
 // DecodeRecords parses a /api/log/v1 body: one JSON object, a JSON array of objects, or NDJSON (with

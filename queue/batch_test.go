@@ -147,3 +147,29 @@ func TestThrottles(t *testing.T) {
 		expect(t, "the next batch a second later", c.Tick(t0.Add(2*time.Second)), "start s2 [3,4]")
 	})
 }
+
+func TestAdministrators(t *testing.T) {
+	t.Run("a suspended queue fails due and ready messages transiently, with backoff", func(t *testing.T) {
+		c := New(webhookConfig(), half)
+		c.SetGate(Paused, t0.Add(time.Hour), t0) // hold the first message in the ready set
+		c.Insert(newItem(1, t0), t0)
+		c.Insert(Item{ID: newItem(2, t0).ID, Due: t0.Add(10 * time.Second)}, t0)
+		c.SetGate(Flowing, time.Time{}, t0) // 1 starts a session
+		c.Insert(newItem(3, t0), t0)         // 3 waits: one session is ideal for one ready message
+		expect(t, "suspend", c.SetSuspended(true, t0), "undeliverable 3 attempts=0; retry 3 attempts=1 due=+1m0s")
+		expect(t, "due while suspended", c.Tick(t0.Add(10*time.Second)), "undeliverable 2 attempts=0; retry 2 attempts=1 due=+1m10s")
+		expect(t, "resumed: 3 is due, and waits for the busy session", c.SetSuspended(false, t0.Add(time.Minute)), "")
+		expect(t, "the session takes it", c.Finished(1, []Result{{newItem(1, t0).ID, Delivered}}, false, t0.Add(time.Minute)),
+			"forget 1; deliver s1 [3]")
+	})
+	t.Run("a bounced queue gives up everything not in flight", func(t *testing.T) {
+		c := New(webhookConfig(), half)
+		c.Insert(newItem(1, t0), t0)
+		c.Insert(Item{ID: newItem(2, t0).ID, Due: t0.Add(time.Hour)}, t0)
+		c.Insert(newItem(3, t0), t0)
+		got := c.TakeWaiting()
+		if len(got) != 2 || c.Len() != 1 {
+			t.Fatalf("took %d, %d left; want 2 taken (scheduled and ready) and the one in flight left", len(got), c.Len())
+		}
+	})
+}

@@ -133,6 +133,8 @@ type Core struct {
 	gateTill time.Time // while paused: when to look again
 	probing  bool      // a probe batch is out
 
+	suspended bool // an administrator suspended the queue: due messages fail transiently
+
 	queueRate *throttle.Limiter // max_message_rate of the queue, or nil
 	pathRate  *throttle.Limiter // max_message_rate of the egress path, or nil
 	rateTill  time.Time         // the path throttle refuses batches until then
@@ -256,6 +258,40 @@ func (c *Core) SetGate(g Gate, until time.Time, now time.Time) []Action {
 	}
 	c.gate, c.gateTill = g, until
 	return c.plan(now, nil)
+}
+
+// SetSuspended starts or ends an administrator's suspension: while suspended, messages reaching
+// their due time, and those already ready, fail transiently (an Undeliverable action each, then the
+// normal retry schedule), as KumoMTA does at promotion and when popping the ready queue.
+func (c *Core) SetSuspended(on bool, now time.Time) []Action {
+	c.suspended = on
+	if !on {
+		return c.plan(now, nil)
+	}
+	var acts []Action
+	for c.ready.len() > 0 {
+		e := c.ready.pop()
+		acts = append(acts, Undeliverable{Item: e.item(), Attempts: e.attempts}, c.fail(e, now))
+	}
+	return c.plan(now, acts)
+}
+
+// Suspended reports whether an administrator's suspension is in force.
+func (c *Core) Suspended() bool { return c.suspended }
+
+// TakeWaiting removes and returns every message not handed to a session (scheduled or ready): an
+// administrator bounced the queue. Messages in flight finish their attempt first.
+func (c *Core) TakeWaiting() []Item {
+	out := make([]Item, 0, len(c.sched)+c.ready.len())
+	for _, e := range c.sched {
+		out = append(out, e.item())
+	}
+	for c.ready.len() > 0 {
+		out = append(out, c.ready.pop().item())
+	}
+	c.sched = c.sched[:0]
+	c.total -= len(out)
+	return out
 }
 
 // Gate returns the gate in force.
@@ -385,7 +421,7 @@ func (c *Core) plan(now time.Time, acts []Action) []Action {
 				break
 			}
 		}
-		if c.cfg.Deliverable {
+		if c.cfg.Deliverable && !c.suspended {
 			c.ready.push(e)
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("http", "", "HTTP API address (default: the policy's start_http_listener, else 127.0.0.1:8000)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight deliveries")
+	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token the admin API requires (also: $HOOKD_ADMIN_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,7 +61,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hookd run:", err)
 		return 1
 	}
-	srv := &http.Server{Handler: httpapi.New(eng, httpapi.Options{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	token, err := adminToken(*tokenFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd run:", err)
+		return 2
+	}
+	srv := &http.Server{Handler: httpapi.New(eng, httpapi.Options{Logger: log, AdminToken: token}),
+		ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("hookd running", "policy", *policy, "spool", eng.SpoolDir(), "hooks", len(cfg.Hooks))
@@ -89,4 +97,20 @@ func firstOf(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// adminToken reads the admin API's bearer token from a file, else from $HOOKD_ADMIN_TOKEN ("" = none).
+func adminToken(file string) (string, error) {
+	if file == "" {
+		return os.Getenv("HOOKD_ADMIN_TOKEN"), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--admin-token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("--admin-token-file: %s is empty", file)
+	}
+	return token, nil
 }

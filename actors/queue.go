@@ -34,7 +34,7 @@ type queueActor struct {
 	suspendReason string
 	adminTimer    clock.Timer
 	adminAt       time.Time
-	gate                                   time.Time // the pause in force, to notice a new one
+	gate          time.Time // the pause in force, to notice a new one
 
 	problem      string        // why the queue cannot deliver, "" when it can
 	refreshEvery time.Duration // how often get_queue_config runs again

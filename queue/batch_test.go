@@ -155,7 +155,7 @@ func TestAdministrators(t *testing.T) {
 		c.Insert(newItem(1, t0), t0)
 		c.Insert(Item{ID: newItem(2, t0).ID, Due: t0.Add(10 * time.Second)}, t0)
 		c.SetGate(Flowing, time.Time{}, t0) // 1 starts a session
-		c.Insert(newItem(3, t0), t0)         // 3 waits: one session is ideal for one ready message
+		c.Insert(newItem(3, t0), t0)        // 3 waits: one session is ideal for one ready message
 		expect(t, "suspend", c.SetSuspended(true, t0), "undeliverable 3 attempts=0; retry 3 attempts=1 due=+1m0s")
 		expect(t, "due while suspended", c.Tick(t0.Add(10*time.Second)), "undeliverable 2 attempts=0; retry 2 attempts=1 due=+1m10s")
 		expect(t, "resumed: 3 is due, and waits for the busy session", c.SetSuspended(false, t0.Add(time.Minute)), "")

@@ -148,6 +148,10 @@ func (c *connActor) call(msgs []*lua.Message) queue.Call {
 	} else {
 		out = c.conn.Send(msgs[0])
 	}
+	if out.Interrupted {
+		c.sys.stats.interrupted.Add(1)
+		c.sys.log.Error("a delivery call into the policy was stopped", "queue", c.info.queue, "error", out.Text)
+	}
 	return queue.Call{Returned: out.Kind == lua.Returned, Rejected: out.Kind == lua.Rejected, Code: out.Code, Text: out.Text}
 }
 

@@ -69,6 +69,7 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 	switch {
 	case err != nil:
 		h.fail(rec, err)
+		h.replaceIfBroken()
 		settle(nil)
 	case !keep:
 		h.sys.stats.dropped.Add(1)
@@ -79,6 +80,20 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 		h.counts.kept.Add(1)
 		h.sys.Enqueue(h.sys.ctx, m, ack, h.cfg.DeferredSpool) // counts the message on ack itself
 		settle(nil)
+	}
+}
+
+// replaceIfBroken swaps an interrupted Lua state for a fresh one: a state stopped mid-call is never
+// used again.
+func (h *hookWorker) replaceIfBroken() {
+	if h.state == nil || !h.state.Broken() {
+		return
+	}
+	h.sys.stats.interrupted.Add(1)
+	h.state.Close()
+	h.state, h.err = h.sys.policy.NewState()
+	if h.err != nil {
+		h.sys.log.Error("log hook cannot reload the policy", "hook", h.cfg.Name, "error", h.err)
 	}
 }
 

@@ -142,6 +142,12 @@ func (l *localLogger) write(ev *Event) {
 		keep, err := l.state.Filter(l.cfg.FilterEvent, &lua.Message{Msg: eventMessage(ev), Record: rec})
 		if err != nil {
 			l.sys.log.Error("local logs: filter_event failed; the record is not logged", "event", l.cfg.FilterEvent, "error", err)
+			if l.state.Broken() { // interrupted: never reused
+				l.state.Close()
+				if l.state, err = l.sys.policy.NewState(); err != nil {
+					l.sys.log.Error("local logs: cannot reload the policy for filter_event", "error", err)
+				}
+			}
 			return
 		}
 		if !keep {

@@ -45,6 +45,7 @@ var (
 	descQueued       = desc("hookd_messages_queued", "Messages held by queues now.")
 	descPanics       = desc("hookd_actor_panics_total", "Panics recovered inside actors.")
 	descInserts      = desc("hookd_insert_backlog", "Messages on their way from hooks into queues.")
+	descInterrupted  = desc("hookd_lua_interrupted_total", "Calls into the policy stopped at their deadline.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -110,6 +111,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descQueued, float64(s.stats.queued.Load()))
 	counter(descPanics, s.stats.Panics.Load())
 	gauge(descInserts, float64(s.inserts.InUse()))
+	counter(descInterrupted, s.stats.interrupted.Load())
 	for _, fn := range c.extra {
 		fn(ch)
 	}

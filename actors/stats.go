@@ -4,19 +4,20 @@ import "sync/atomic"
 
 // counters are the system's running totals, updated by every actor.
 type counters struct {
-	received   atomic.Uint64 // records offered to log hooks (one per hook)
-	disabled   atomic.Uint64 // records a hook's per_record settings turned away
-	kept       atomic.Uint64 // records a hook's should_enqueue_log_record kept
-	dropped    atomic.Uint64 // records it dropped
-	hookErrors atomic.Uint64 // records lost to an error in a hook
-	enqueued   atomic.Uint64 // messages queued
-	delivered  atomic.Uint64
-	transient  atomic.Uint64 // transient failures (attempts that will be retried or expire)
-	bounced    atomic.Uint64
-	expired    atomic.Uint64
-	queued     atomic.Int64 // messages held by queues now
-	sessions   atomic.Int64 // open delivery sessions now
-	Panics     atomic.Uint64
+	received    atomic.Uint64 // records offered to log hooks (one per hook)
+	disabled    atomic.Uint64 // records a hook's per_record settings turned away
+	kept        atomic.Uint64 // records a hook's should_enqueue_log_record kept
+	dropped     atomic.Uint64 // records it dropped
+	hookErrors  atomic.Uint64 // records lost to an error in a hook
+	enqueued    atomic.Uint64 // messages queued
+	delivered   atomic.Uint64
+	transient   atomic.Uint64 // transient failures (attempts that will be retried or expire)
+	bounced     atomic.Uint64
+	expired     atomic.Uint64
+	queued      atomic.Int64 // messages held by queues now
+	sessions    atomic.Int64 // open delivery sessions now
+	Panics      atomic.Uint64
+	interrupted atomic.Uint64 // calls into the policy stopped at their deadline
 }
 
 // Stats is a snapshot of the system's figures.
@@ -35,6 +36,8 @@ type Stats struct {
 	Sessions   int64  // delivery sessions open now
 	Queues     int    // queues that exist now
 	Panics     uint64 // panics recovered inside actors
+	// Interrupted counts calls into the policy stopped at their deadline.
+	Interrupted uint64
 }
 
 // Stats returns a snapshot of the running totals.
@@ -45,5 +48,6 @@ func (s *System) Stats() Stats {
 		HookErrors: c.hookErrors.Load(), Enqueued: c.enqueued.Load(), Delivered: c.delivered.Load(),
 		Transient: c.transient.Load(), Bounced: c.bounced.Load(), Expired: c.expired.Load(),
 		Queued: c.queued.Load(), Sessions: c.sessions.Load(), Queues: s.queues.len(), Panics: c.Panics.Load(),
+		Interrupted: c.interrupted.Load(),
 	}
 }

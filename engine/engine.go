@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,9 @@ type Config struct {
 	Extensions []func(L *glua.LState, kumo *glua.LTable)
 	// LuaModules are Lua sources that `require` finds by name.
 	LuaModules map[string]string
+	// LuaDeadlines bound calls into the policy by kind (lua.DefaultDeadlines lists the kinds and
+	// defaults); a call past its deadline is stopped and its Lua state replaced.
+	LuaDeadlines map[string]time.Duration
 }
 
 // Stats is a snapshot of an engine's figures.
@@ -97,7 +101,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = uuid.NewString()
 	}
-	opts := lua.Options{Logger: cfg.Logger, Extensions: cfg.Extensions, Modules: cfg.LuaModules}
+	opts := lua.Options{Logger: cfg.Logger, Extensions: cfg.Extensions, Modules: cfg.LuaModules, Deadlines: cfg.LuaDeadlines}
 	opts.HTTP.ParseDuration = message.ParseDuration
 	var p *lua.Policy
 	var err error

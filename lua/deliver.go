@@ -19,9 +19,10 @@ const (
 
 // Outcome is the result of one send or send_batch call, before it is mapped to records.
 type Outcome struct {
-	Kind OutcomeKind
-	Text string // the returned text, the reject message, or the error chain
-	Code int    // the reject code
+	Kind        OutcomeKind
+	Text        string // the returned text, the reject message, or the error chain
+	Code        int    // the reject code
+	Interrupted bool   // the call ran past its deadline and was stopped (Kind is Failed)
 }
 
 // Connection is the Lua object a custom_lua constructor returned, bound to the state that built it.
@@ -38,7 +39,7 @@ func (s *State) Connect(constructor, domain string, tenant, campaign *string) (*
 	if !ok {
 		return nil, errNoHandler(constructor)
 	}
-	rets, err := s.call(constructor, h, glua.LString(domain), optString(tenant), optString(campaign))
+	rets, err := s.call(constructor, "constructor", h, glua.LString(domain), optString(tenant), optString(campaign))
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +77,16 @@ func (c *Connection) invoke(method string, arg glua.LValue) Outcome {
 	if !ok {
 		return fail("the connection object has no %s method", method)
 	}
-	rets, err := c.s.call(c.constructor+":"+method, handler{fn: fn}, c.obj, arg)
+	rets, err := c.s.call(c.constructor+":"+method, "send", handler{fn: fn}, c.obj, arg)
 	if err != nil {
 		var r *Reject
 		if errors.As(err, &r) {
 			return Outcome{Kind: Rejected, Code: r.Code, Text: r.Message}
 		}
-		return fail("%v", err)
+		out := fail("%v", err)
+		var de *DeadlineError
+		out.Interrupted = errors.As(err, &de)
+		return out
 	}
 	if len(rets) > 0 {
 		switch v := rets[0].(type) {
@@ -109,6 +113,6 @@ func (c *Connection) Close() error {
 	if !ok {
 		return nil
 	}
-	_, err := c.s.call(c.constructor+":close", handler{fn: fn}, c.obj)
+	_, err := c.s.call(c.constructor+":close", "close", handler{fn: fn}, c.obj)
 	return err
 }

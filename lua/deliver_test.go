@@ -1,8 +1,10 @@
 package lua
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd/message"
 )
@@ -117,6 +119,48 @@ func TestConnection(t *testing.T) {
 		c, _ := s.Connect("make.empty", "d", nil, nil)
 		if got := c.Send(hookMessage(t, message.Delivery)); got.Kind != Failed || !strings.Contains(got.Text, "no send method") {
 			t.Fatalf("%+v", got)
+		}
+	})
+}
+
+func TestDeadlines(t *testing.T) {
+	load := func(t *testing.T, src string) *Policy {
+		p, err := LoadSource("policy.lua", []byte(src), Options{Deadlines: map[string]time.Duration{
+			"should_enqueue_log_record": 50 * time.Millisecond, "send": 50 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Run("a handler stuck in a loop is stopped, located, and its state retired", func(t *testing.T) {
+		s := newState(t, load(t, "kumo.on('should_enqueue_log_record', function()\n  while true do end\nend)"))
+		_, err := s.ShouldEnqueue(hookMessage(t, message.Delivery), "h")
+		var de *DeadlineError
+		if !errors.As(err, &de) || !strings.HasPrefix(err.Error(), "policy.lua:2: should_enqueue_log_record ran longer than 50ms") {
+			t.Fatalf("error %v", err)
+		}
+		if !s.Broken() {
+			t.Fatal("the interrupted state may be reused")
+		}
+	})
+	t.Run("a loop that swallows errors with pcall is stopped too", func(t *testing.T) {
+		s := newState(t, load(t, "kumo.on('should_enqueue_log_record', function()\n  while true do pcall(function() while true do end end) end\nend)"))
+		if _, err := s.ShouldEnqueue(hookMessage(t, message.Delivery), "h"); err == nil {
+			t.Fatal("no error")
+		}
+	})
+	t.Run("a send stuck in a loop fails the delivery", func(t *testing.T) {
+		s := newState(t, load(t, senderPolicy+"function behaviour() while true do end end"))
+		c, _ := s.Connect("make.test", "d", nil, nil)
+		got := c.Send(hookMessage(t, message.Delivery))
+		if got.Kind != Failed || !strings.Contains(got.Text, "ran longer than 50ms") {
+			t.Fatalf("%+v", got)
+		}
+	})
+	t.Run("a quick handler is not affected", func(t *testing.T) {
+		s := newState(t, load(t, "kumo.on('should_enqueue_log_record', function() return true end)"))
+		if ok, err := s.ShouldEnqueue(hookMessage(t, message.Delivery), "h"); !ok || err != nil || s.Broken() {
+			t.Fatalf("%v %v", ok, err)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -28,6 +29,33 @@ type Options struct {
 	// Modules are Lua sources that `require` finds by name before searching the file system. hookd
 	// bundles `policy-extras.log_hooks`; a module given here under the same name replaces it.
 	Modules map[string]string
+	// Deadlines bound how long one call into the policy may run, by kind of call (see
+	// DefaultDeadlines for the kinds); a call past its deadline is stopped, reported with its
+	// policy location, and its Lua state is never used again. Missing kinds take the defaults; a
+	// negative value means no deadline.
+	Deadlines map[string]time.Duration
+}
+
+// DefaultDeadlines are the deadlines of calls into the policy, by kind. Deliveries get the longest:
+// a send usually waits on an HTTP request, whose own timeout (60 s by default) should end it first.
+var DefaultDeadlines = map[string]time.Duration{
+	"config":                    30 * time.Second, // pre_init, init
+	"should_enqueue_log_record": 5 * time.Second,
+	"get_queue_config":          10 * time.Second,
+	"get_egress_path_config":    10 * time.Second,
+	"constructor":               30 * time.Second,
+	"send":                      90 * time.Second, // send and send_batch
+	"close":                     10 * time.Second,
+	"filter_event":              5 * time.Second,
+}
+
+// deadline is the limit for a kind of call (0 = none).
+func (o *Options) deadline(kind string) time.Duration {
+	d, ok := o.Deadlines[kind]
+	if !ok {
+		d = DefaultDeadlines[kind]
+	}
+	return max(d, 0)
 }
 
 // Policy is a compiled policy script together with what its pre_init and init events configured.

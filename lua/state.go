@@ -1,9 +1,12 @@
 package lua
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -48,14 +51,31 @@ func (s *State) Close() {
 // Discard marks the state as not reusable (for instance after an interrupted call).
 func (s *State) Discard() { s.broken = true }
 
+// Broken reports whether the state must not be used again: a call into it was interrupted.
+func (s *State) Broken() bool { return s.broken }
+
+// DeadlineError is a call into the policy that ran past its deadline and was stopped.
+type DeadlineError struct {
+	Event string
+	Limit time.Duration
+	Where string // the policy location where it was stopped, as Lua reports it
+}
+
+func (e *DeadlineError) Error() string {
+	loc := strings.TrimSuffix(strings.TrimSuffix(e.Where, "context deadline exceeded"), " ")
+	return fmt.Sprintf("%s %s ran longer than %s and was stopped", loc, e.Event, e.Limit)
+}
+
 func (s *State) runConfigEvents() error {
 	s.configuring = true
 	defer func() { s.configuring = false }()
-	if _, _, err := s.callChain("pre_init"); err != nil {
-		return err
+	for i := range s.handlers["pre_init"] { // every pre_init handler runs
+		if _, err := s.call("pre_init", "config", s.handlers["pre_init"][i]); err != nil {
+			return err
+		}
 	}
 	if h, ok := s.single("init"); ok {
-		if _, err := s.call("init", h); err != nil {
+		if _, err := s.call("init", "config", h); err != nil {
 			return err
 		}
 	}
@@ -101,12 +121,20 @@ func (s *State) single(name string) (handler, bool) {
 // HasHandler reports whether the event has at least one handler.
 func (s *State) HasHandler(name string) bool { return len(s.handlers[name]) > 0 }
 
-// call runs one handler and returns its return values.
-func (s *State) call(event string, h handler, args ...glua.LValue) ([]glua.LValue, error) {
+// call runs one handler under the deadline of its kind and returns its return values.
+func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua.LValue, error) {
 	L := s.L
 	prev := s.current
 	s.current = event
 	defer func() { s.current = prev }()
+	if d := s.policy.opts.deadline(kind); d > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		L.SetContext(ctx)
+		defer func() {
+			cancel()
+			L.RemoveContext()
+		}()
+	}
 	base := L.GetTop()
 	L.Push(h.fn)
 	for _, a := range args {
@@ -114,6 +142,10 @@ func (s *State) call(event string, h handler, args ...glua.LValue) ([]glua.LValu
 	}
 	if err := L.PCall(len(args), glua.MultRet, nil); err != nil {
 		L.SetTop(base)
+		if ctx := L.Context(); ctx != nil && ctx.Err() != nil {
+			s.broken = true // interrupted mid-way: its globals may be half-updated
+			return nil, &DeadlineError{Event: event, Limit: s.policy.opts.deadline(kind), Where: luaError(err).Error()}
+		}
 		return nil, luaError(err)
 	}
 	n := L.GetTop() - base
@@ -131,7 +163,7 @@ func (s *State) call(event string, h handler, args ...glua.LValue) ([]glua.LValu
 func (s *State) callChain(event string, args ...glua.LValue) (glua.LValue, *handler, error) {
 	for i := range s.handlers[event] {
 		h := &s.handlers[event][i]
-		rets, err := s.call(event, *h, args...)
+		rets, err := s.call(event, event, *h, args...)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -178,7 +210,8 @@ func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPat
 	if !ok {
 		return DefaultEgressPathConfig(), nil
 	}
-	rets, err := s.call("get_egress_path_config", h, glua.LString(routingDomain), glua.LString(egressSource), glua.LString(site))
+	rets, err := s.call("get_egress_path_config", "get_egress_path_config", h, glua.LString(routingDomain),
+		glua.LString(egressSource), glua.LString(site))
 	if err != nil {
 		return nil, eventError("get_egress_path_config", err)
 	}
@@ -196,6 +229,10 @@ func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPat
 // eventError names the event an error happened in, after its policy location so that the message
 // still starts with "FILE:LINE:".
 func eventError(event string, err error) error {
+	var de *DeadlineError
+	if errors.As(err, &de) {
+		return err // it names its event already
+	}
 	msg := err.Error()
 	if loc := locationPrefix.FindString(msg); loc != "" {
 		return &wrapped{msg: loc + event + ": " + msg[len(loc):], err: err}
@@ -220,7 +257,7 @@ func (s *State) Filter(event string, m *Message) (bool, error) {
 	if !ok {
 		return false, errNoHandler(event)
 	}
-	rets, err := s.call(event, h, m.userdata(s.L))
+	rets, err := s.call(event, "filter_event", h, m.userdata(s.L))
 	if err != nil {
 		return false, eventError(event, err)
 	}

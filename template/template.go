@@ -33,6 +33,9 @@ func Compile(src string, kind string) (t *Template, err error) {
 			t, err = nil, newError(src, kind, 0, fmt.Sprintf("syntax error: template engine panicked: %v", p))
 		}
 	}()
+	if line, found := lexerTrap(src); found {
+		return nil, newError(src, kind, line, "syntax error: a number followed by '.' and a non-ASCII character")
+	}
 	cfg := newConfig()
 	if tok, reason := checkNames(src, cfg, environment); tok != nil {
 		return nil, newError(src, kind, tok.Line, reason)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd/message"
 )
@@ -184,16 +185,28 @@ func rawValue(raw json.RawMessage) any {
 	if len(raw) == 0 {
 		return jsonNull
 	}
-	switch raw[0] { // the common scalars, without a decoder
-	case 'n':
+	switch c := raw[0]; { // the common scalars, without a decoder
+	case c == '"':
+		if s, ok := plainString(raw); ok {
+			return s
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		digits := bytes.TrimPrefix(raw, []byte("-"))
+		if len(digits) > 1 && digits[0] == '0' { // not JSON; the decoder refuses it
+			break
+		}
+		if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return i
+		}
+	case c == 'n':
 		if string(raw) == "null" {
 			return jsonNull
 		}
-	case 't':
+	case c == 't':
 		if string(raw) == "true" {
 			return true
 		}
-	case 'f':
+	case c == 'f':
 		if string(raw) == "false" {
 			return false
 		}
@@ -208,6 +221,24 @@ func rawValue(raw json.RawMessage) any {
 		return jsonNull
 	}
 	return fromJSON(v)
+}
+
+// plainString returns the text of a JSON string that has no escapes and no
+// control characters, the common case for header and meta values.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
 }
 
 // fromJSON converts a value decoded with UseNumber into template values:

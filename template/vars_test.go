@@ -36,7 +36,8 @@ func TestRecordVarsMatchDecodedJSON(t *testing.T) {
 		{Size: math.MaxUint64, Recipient: message.Recipients{"a", "b", "c"}},
 		{
 			Meta: raws("bad", `{"unclosed":`, "empty", ``, "big", `18446744073709551615`,
-				"huge", `1e400`, "neg", `-5`, "float", `2.50`, "nested", `{"a":[1,null,{"b":true}]}`),
+				"huge", `1e400`, "neg", `-5`, "float", `2.50`, "nested", `{"a":[1,null,{"b":true}]}`,
+				"lead", `01`, "esc", `"a\"b\u00e9"`, "ctl", "\"a\tb\""),
 			Headers:        raws("X-Multi", `["a", "b"]`, "Subject", ` "spaced" `),
 			SourceAddress:  json.RawMessage(`not json`),
 			FeedbackReport: json.RawMessage(`{"a":1} {"b":2}`),
@@ -72,6 +73,12 @@ func TestRawValues(t *testing.T) {
 		{`{"a":1`, jsonNull},
 		{`1 2`, jsonNull},
 		{`nul`, jsonNull},
+		{`01`, jsonNull},
+		{`-0`, int64(0)},
+		{`"a\"b"`, `a"b`},
+		{`"caf\u00e9"`, "café"},
+		{"\"tab\there\"", jsonNull},
+		{`"plain"`, "plain"},
 	}
 	for _, tc := range tests {
 		if got := rawValue(json.RawMessage(tc.raw)); !reflect.DeepEqual(got, tc.want) {

@@ -97,14 +97,21 @@ func startNode(t *testing.T, policy string, env ...string) *child {
 // startNodeOn is startNode with the spool in spoolDir, so that a later node can take it over.
 func startNodeOn(t *testing.T, spoolDir, policy string, env ...string) *child {
 	t.Helper()
+	return startNodeWith(t, spoolDir, policy, nil, env...)
+}
+
+// startNodeWith is startNodeOn with extra flags for `hookd run`.
+func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ...string) *child {
+	t.Helper()
 	abs, err := filepath.Abs(policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	c := &child{exited: make(chan struct{})}
-	c.cmd = exec.Command(hookdBin, "run", "--policy", abs, "--http", "127.0.0.1:0",
-		"--spool", spoolDir, "--log-level", "warn", "--drain-timeout", "5s")
+	args := append([]string{"run", "--policy", abs, "--http", "127.0.0.1:0",
+		"--spool", spoolDir, "--log-level", "warn", "--drain-timeout", "5s"}, flags...)
+	c.cmd = exec.Command(hookdBin, args...)
 	c.cmd.Dir = dir
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stderr = &c.stderr

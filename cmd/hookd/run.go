@@ -16,6 +16,8 @@ import (
 
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/message"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -27,6 +29,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight deliveries")
 	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token the admin API requires (also: $HOOKD_ADMIN_TOKEN)")
+	deadlines := deadlineFlag{}
+	fs.Var(deadlines, "lua-deadline", "KIND=DURATION: stop calls into the policy of that kind after DURATION (repeatable; kinds: "+
+		"config, should_enqueue_log_record, get_queue_config, get_egress_path_config, constructor, send, close, filter_event)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,7 +45,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	// --spool wins over kumo.define_spool, which wins over ./hookd-data.
-	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool, DefaultSpoolDir: "./hookd-data"})
+	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool, DefaultSpoolDir: "./hookd-data",
+		LuaDeadlines: deadlines})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -113,4 +119,25 @@ func adminToken(file string) (string, error) {
 		return "", fmt.Errorf("--admin-token-file: %s is empty", file)
 	}
 	return token, nil
+}
+
+// deadlineFlag collects --lua-deadline KIND=DURATION flags.
+type deadlineFlag map[string]time.Duration
+
+func (d deadlineFlag) String() string { return fmt.Sprint(map[string]time.Duration(d)) }
+
+func (d deadlineFlag) Set(v string) error {
+	kind, dur, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want KIND=DURATION, got %q", v)
+	}
+	if _, known := lua.DefaultDeadlines[kind]; !known {
+		return fmt.Errorf("unknown kind %q", kind)
+	}
+	t, err := message.ParseDuration(dur)
+	if err != nil {
+		return err
+	}
+	d[kind] = t
+	return nil
 }

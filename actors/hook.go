@@ -22,7 +22,7 @@ type hookWorker struct {
 func (h *hookWorker) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
-		h.state, h.err = h.sys.policy.NewState()
+		h.state, h.err = h.sys.Policy().NewState()
 		if h.err != nil {
 			h.sys.log.Error("log hook cannot load the policy; its records will be dropped", "hook", h.cfg.Name, "error", h.err)
 		}
@@ -30,6 +30,13 @@ func (h *hookWorker) Receive(c *actor.Context) {
 		h.state.Close()
 		h.state = nil
 	case hookBatch:
+		if h.state != nil && h.state.Policy() != h.sys.Policy() { // reloaded: move to the new policy
+			h.state.Close()
+			h.state, h.err = h.sys.Policy().NewState()
+			if h.err != nil {
+				h.sys.log.Error("log hook cannot load the reloaded policy", "hook", h.cfg.Name, "error", h.err)
+			}
+		}
 		for _, rec := range m.records {
 			h.process(rec, m.ack)
 			m.credits.Release(1)
@@ -91,7 +98,7 @@ func (h *hookWorker) replaceIfBroken() {
 	}
 	h.sys.stats.interrupted.Add(1)
 	h.state.Close()
-	h.state, h.err = h.sys.policy.NewState()
+	h.state, h.err = h.sys.Policy().NewState()
 	if h.err != nil {
 		h.sys.log.Error("log hook cannot reload the policy", "hook", h.cfg.Name, "error", h.err)
 	}

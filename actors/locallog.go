@@ -55,6 +55,13 @@ func (l *localLogger) Receive(c *actor.Context) {
 	case actor.Stopped:
 		l.stop()
 	case logBatch:
+		if l.state != nil && l.state.Policy() != l.sys.Policy() { // reloaded
+			l.state.Close()
+			var err error
+			if l.state, err = l.sys.Policy().NewState(); err != nil {
+				l.sys.log.Error("local logs: cannot load the reloaded policy for filter_event", "error", err)
+			}
+		}
 		for _, ev := range m.events {
 			l.write(ev)
 			l.credits.Release(1)
@@ -93,7 +100,7 @@ func (l *localLogger) start() {
 		l.sys.log.Error("local logs cannot be written", "dir", l.cfg.LogDir, "at", l.cfg.Where, "error", err)
 	}
 	if l.cfg.FilterEvent != "" {
-		if l.state, err = l.sys.policy.NewState(); err != nil {
+		if l.state, err = l.sys.Policy().NewState(); err != nil {
 			l.sys.log.Error("local logs: cannot load the policy for filter_event", "error", err)
 		}
 	}
@@ -144,7 +151,7 @@ func (l *localLogger) write(ev *Event) {
 			l.sys.log.Error("local logs: filter_event failed; the record is not logged", "event", l.cfg.FilterEvent, "error", err)
 			if l.state.Broken() { // interrupted: never reused
 				l.state.Close()
-				if l.state, err = l.sys.policy.NewState(); err != nil {
+				if l.state, err = l.sys.Policy().NewState(); err != nil {
 					l.sys.log.Error("local logs: cannot reload the policy for filter_event", "error", err)
 				}
 			}

@@ -58,8 +58,9 @@ type closeSession struct{ reason string }
 // tick wakes a queue at its next due time.
 type tick struct{}
 
-// refreshConfig asks a queue to resolve its configuration again.
-type refreshConfig struct{}
+// refreshConfig asks a queue to resolve its configuration again; reload also closes its idle
+// sessions, whose Lua states belong to the policy that was replaced.
+type refreshConfig struct{ reload bool }
 
 // drain asks a queue to finish its sessions; done is closed once it has.
 type drain struct{ done chan struct{} }

@@ -104,6 +104,9 @@ func (q *queueActor) Receive(c *actor.Context) {
 		}
 		q.apply(c, q.core.Finished(m.session, m.results, m.closed, now), now)
 	case refreshConfig:
+		if m.reload {
+			q.apply(c, q.core.CloseIdle(now), now)
+		}
 		cfg := q.resolve()
 		q.apply(c, q.core.SetConfig(cfg, now), now)
 		q.scheduleRefresh()

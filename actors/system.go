@@ -45,7 +45,7 @@ type System struct {
 	log      *slog.Logger
 	clock    clock.Clock
 	engine   *actor.Engine
-	policy   *lua.Policy
+	policy   atomic.Pointer[lua.Policy] // swapped by Reload; new Lua states come from the current one
 	spool    persistence.Spool
 	pool     *lua.Pool
 	ids      *message.IDGen
@@ -94,9 +94,10 @@ func Start(opts Options) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &System{opts: opts, log: opts.Logger, clock: opts.Clock, engine: e, policy: opts.Policy,
+	s := &System{opts: opts, log: opts.Logger, clock: opts.Clock, engine: e,
 		spool: opts.Spool, ids: opts.IDs, rand: opts.Rand, inserts: NewCredits(opts.InsertCredits),
 		pool: lua.NewPool(opts.Policy, 64)}
+	s.policy.Store(opts.Policy)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queues = &directory{sys: s, pids: map[string]*actor.PID{}}
 	s.breakers = &breakers{m: map[string]*queue.Breaker{}}
@@ -113,7 +114,7 @@ func Start(opts Options) (*System, error) {
 }
 
 func (s *System) spawnLoggers() error {
-	for i, cfg := range s.policy.Config().LocalLogs {
+	for i, cfg := range s.Policy().Config().LocalLogs {
 		credits := NewCredits(cfg.BackPressure)
 		cfg := cfg
 		pid, err := s.spawn(func() actor.Receiver { return &localLogger{sys: s, cfg: cfg, credits: credits} },
@@ -127,7 +128,7 @@ func (s *System) spawnLoggers() error {
 }
 
 func (s *System) spawnHooks() error {
-	for _, cfg := range s.policy.Config().Hooks {
+	for _, cfg := range s.Policy().Config().Hooks {
 		var workers []*actor.PID
 		counts := &hookCounts{}
 		for i := 0; i < s.opts.HookWorkers; i++ {
@@ -179,6 +180,21 @@ func (s *System) recover() error {
 		s.log.Info("recovered spooled messages", "count", n)
 	}
 	return err
+}
+
+// Policy is the policy new Lua states are made from.
+func (s *System) Policy() *lua.Policy { return s.policy.Load() }
+
+// Reload makes p the policy of every Lua state made from now on: hook workers move to it before
+// their next record, new sessions and queue configurations use it, and sessions already open finish
+// on the old one. Loggers keep the configuration they were started with (log hooks and local logs
+// are read at start only).
+func (s *System) Reload(p *lua.Policy) {
+	s.policy.Store(p)
+	s.pool.SetPolicy(p)
+	for _, pid := range s.queues.all() {
+		s.engine.Send(pid, refreshConfig{reload: true})
+	}
 }
 
 // Accepting returns nil while the system takes new work, else why not.

@@ -101,30 +101,65 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = uuid.NewString()
 	}
+	e := &Engine{cfg: cfg}
+	p, err := e.loadPolicy()
+	if err != nil {
+		return nil, err
+	}
+	e.policy = p
+	return e, nil
+}
+
+func (e *Engine) loadPolicy() (*lua.Policy, error) {
+	cfg := &e.cfg
 	opts := lua.Options{Logger: cfg.Logger, Extensions: cfg.Extensions, Modules: cfg.LuaModules, Deadlines: cfg.LuaDeadlines}
 	opts.HTTP.ParseDuration = message.ParseDuration
-	var p *lua.Policy
-	var err error
 	switch {
 	case cfg.PolicySource != nil:
 		name := cfg.Policy
 		if name == "" {
 			name = "policy.lua"
 		}
-		p, err = lua.LoadSource(name, cfg.PolicySource, opts)
+		return lua.LoadSource(name, cfg.PolicySource, opts)
 	case cfg.Policy != "":
-		p, err = lua.Load(cfg.Policy, opts)
+		return lua.Load(cfg.Policy, opts)
 	default:
 		return nil, errors.New("hookd: no policy: set Config.Policy or Config.PolicySource")
 	}
+}
+
+// Reload loads the policy file again and, when it loads, uses it for all new work: hook workers
+// switch before their next record, new sessions and queue configurations use it, and sessions
+// already open finish on the old one. When it does not load, the running policy stays and the error
+// is returned. Log hooks, local logs, the spool and the listeners are set up at start only: changes
+// to them are reported, and take effect at the next start.
+func (e *Engine) Reload() error {
+	sys, err := e.system()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &Engine{cfg: cfg, policy: p}, nil
+	p, err := e.loadPolicy()
+	if err != nil {
+		return err
+	}
+	old := e.Policy().Config().Summary()
+	if now := p.Config().Summary(); now != old {
+		e.cfg.Logger.Warn("the reloaded policy configures hooks, logs, spools or listeners differently; "+
+			"those changes take effect at the next start", "running", old, "reloaded", now)
+	}
+	e.mu.Lock()
+	e.policy = p
+	e.mu.Unlock()
+	sys.Reload(p)
+	return nil
 }
 
 // Policy returns the loaded policy and what it configured.
-func (e *Engine) Policy() *lua.Policy { return e.policy }
+func (e *Engine) Policy() *lua.Policy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.policy
+}
 
 // Start starts the actors and replays the spool.
 func (e *Engine) Start(ctx context.Context) error {

@@ -183,10 +183,22 @@ func (s *State) setSearchPath() {
 // Pool keeps spare Lua states of a policy for short tasks (queue configuration) and sessions. It is
 // safe for concurrent use; a state taken with Get belongs to the caller until Put.
 type Pool struct {
-	policy *Policy
 	max    int
 	mu     sync.Mutex
+	policy *Policy
 	spare  []*State
+}
+
+// SetPolicy makes the pool hand out states of p from now on (a reload); spare states of the old
+// policy are closed, and those still out are closed when they come back.
+func (p *Pool) SetPolicy(pol *Policy) {
+	p.mu.Lock()
+	old := p.spare
+	p.policy, p.spare = pol, nil
+	p.mu.Unlock()
+	for _, s := range old {
+		s.Close()
+	}
 }
 
 // NewPool returns a pool that keeps at most maxSpare idle states.
@@ -195,6 +207,7 @@ func NewPool(p *Policy, maxSpare int) *Pool { return &Pool{policy: p, max: maxSp
 // Get returns a spare state, or a new one.
 func (p *Pool) Get() (*State, error) {
 	p.mu.Lock()
+	pol := p.policy
 	if n := len(p.spare); n > 0 {
 		s := p.spare[n-1]
 		p.spare = p.spare[:n-1]
@@ -202,17 +215,18 @@ func (p *Pool) Get() (*State, error) {
 		return s, nil
 	}
 	p.mu.Unlock()
-	return p.policy.NewState()
+	return pol.NewState()
 }
 
-// Put returns a state to the pool; a state that is broken or beyond the spare limit is closed.
+// Put returns a state to the pool; a state that is broken, of an older policy, or beyond the spare
+// limit is closed.
 func (p *Pool) Put(s *State) {
 	if s == nil || s.broken {
 		s.Close()
 		return
 	}
 	p.mu.Lock()
-	if len(p.spare) < p.max {
+	if len(p.spare) < p.max && s.policy == p.policy {
 		p.spare = append(p.spare, s)
 		s = nil
 	}

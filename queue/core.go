@@ -108,6 +108,7 @@ const (
 	ReasonMaxDeliveries = "max_deliveries_per_connection reached"
 	ReasonDrain         = "queue draining"
 	ReasonOverLimit     = "connection_limit lowered"
+	ReasonReload        = "policy reloaded"
 )
 
 type session struct {
@@ -311,6 +312,16 @@ func (c *Core) Return(id SessionID, until time.Time, now time.Time) []Action {
 	}
 	delete(c.sessions, id)
 	return c.plan(now, nil)
+}
+
+// CloseIdle closes every idle session (the policy was reloaded: new batches go to new sessions).
+func (c *Core) CloseIdle(now time.Time) []Action {
+	var acts []Action
+	for _, s := range c.idle {
+		acts = c.endSession(s, ReasonReload, acts)
+	}
+	c.idle = c.idle[:0]
+	return c.plan(now, acts)
 }
 
 // Drain stops handing out work: idle sessions close now, busy ones when their batch finishes.

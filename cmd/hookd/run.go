@@ -79,10 +79,24 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log.Info("hookd running", "policy", *policy, "spool", eng.SpoolDir(), "hooks", len(cfg.Hooks))
 	fmt.Fprintf(stdout, "hookd: listening on http://%s\n", ln.Addr())
 
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		log.Error("HTTP server failed", "error", err)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-served:
+			log.Error("HTTP server failed", "error", err)
+			break wait
+		case <-hup:
+			if err := eng.Reload(); err != nil {
+				log.Error("reload failed; the running policy stays", "policy", *policy, "error", err)
+			} else {
+				log.Info("policy reloaded", "policy", *policy)
+			}
+		}
 	}
 	stop() // a second signal now ends the process at once
 	log.Info("stopping: refusing new work and draining deliveries", "timeout", *drain)

@@ -30,6 +30,9 @@ type queueActor struct {
 	// outcomes of this queue's attempts, for metrics
 	delivered, transient, bounced, expired uint64
 
+	gen        uint64                     // bumped at each policy reload
+	sessionGen map[queue.SessionID]uint64 // the reload generation each session started in
+
 	adminCache    admin.QueueCache // the administrators' bounce and suspension for this queue
 	suspendReason string
 	adminTimer    clock.Timer
@@ -60,7 +63,7 @@ type sessionInfo struct {
 func newQueueActor(sys *System, name string) *queueActor {
 	return &queueActor{sys: sys, name: name, parts: message.ParseQueueName(name),
 		held: map[message.SpoolID]*persistence.Entry{}, conns: map[queue.SessionID]*actor.PID{},
-		dones: map[queue.SessionID]func(bool, time.Time){}}
+		dones: map[queue.SessionID]func(bool, time.Time){}, sessionGen: map[queue.SessionID]uint64{}}
 }
 
 func (q *queueActor) Receive(c *actor.Context) {
@@ -94,8 +97,13 @@ func (q *queueActor) Receive(c *actor.Context) {
 		q.armedAt = time.Time{}
 		q.apply(c, q.core.Tick(now), now)
 	case sessionDone:
+		if !m.closed && q.sessionGen[m.session] != q.gen { // its Lua state is of a replaced policy
+			c.Send(q.conns[m.session], closeSession{reason: "policy reloaded"})
+			m.closed = true
+		}
 		if m.closed {
 			delete(q.conns, m.session)
+			delete(q.sessionGen, m.session)
 		}
 		q.countResults(m.results)
 		if done := q.dones[m.session]; done != nil {
@@ -105,6 +113,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 		q.apply(c, q.core.Finished(m.session, m.results, m.closed, now), now)
 	case refreshConfig:
 		if m.reload {
+			q.gen++
 			q.apply(c, q.core.CloseIdle(now), now)
 		}
 		cfg := q.resolve()
@@ -162,6 +171,7 @@ func (q *queueActor) apply(c *actor.Context, acts []queue.Action, now time.Time)
 			if pid := q.conns[a.Session]; pid != nil {
 				c.Send(pid, closeSession{reason: a.Reason})
 				delete(q.conns, a.Session)
+				delete(q.sessionGen, a.Session)
 			}
 		case queue.Retry:
 			q.sys.stats.transient.Add(1)
@@ -223,6 +233,7 @@ func (q *queueActor) startSession(c *actor.Context, id queue.SessionID, batch []
 		return
 	}
 	q.conns[id] = pid
+	q.sessionGen[id] = q.gen
 	c.Send(pid, q.work(batch))
 }
 

@@ -8,14 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
 // MaxBodySize bounds how many bytes of a response body send() reads, so a
-// hostile endpoint cannot exhaust memory. A longer body is an error.
+// hostile endpoint cannot exhaust memory. A longer body is an error. The
+// bound applies to the body as the script would see it, that is after
+// net/http has undone a gzip Content-Encoding.
 const MaxBodySize = 64 << 20
 
 // bodyLimit is MaxBodySize; tests lower it.
@@ -39,9 +40,21 @@ func requestSend(L *lua.LState) int {
 	return 1
 }
 
+// exchange is one send(): the request, what bounds it, and how far it got.
+type exchange struct {
+	r       *request
+	parent  context.Context // the LState's context
+	timeout time.Duration   // the request's own timeout
+	start   time.Time
+	progress
+}
+
 // do performs the request and reads the whole body (bounded) within the
 // timeout, closing it before returning so that the connection goes back
-// to the pool whatever the script does next.
+// to the pool whatever the script does next. One context bounds the whole
+// exchange: connecting, the TLS handshake, sending, every redirect, the
+// response headers and the body. When it ends, net/http closes the
+// connection, so a failed exchange never leaves one open or pooled.
 func (r *request) do(parent context.Context) (*response, error) {
 	c := r.client
 	if c.closed.Load() {
@@ -50,12 +63,13 @@ func (r *request) do(parent context.Context) (*response, error) {
 	if parent == nil {
 		parent = context.Background()
 	}
-	timeout := c.timeout
+	ex := &exchange{r: r, parent: parent, timeout: c.timeout, start: time.Now()}
 	if r.timeoutSet {
-		timeout = r.timeout
+		ex.timeout = r.timeout
 	}
-	ctx, cancel := context.WithTimeoutCause(parent, timeout, errRequestTimeout)
+	ctx, cancel := context.WithTimeoutCause(parent, ex.timeout, errRequestTimeout)
 	defer cancel()
+	ctx = ex.withTrace(ctx)
 
 	var body io.Reader
 	if r.body != nil {
@@ -63,29 +77,30 @@ func (r *request) do(parent context.Context) (*response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil {
-		return nil, r.failure(ctx, timeout, err)
+		return nil, ex.failure(ctx, err)
 	}
 	req.Header = r.header
 	if c.userAgent != "" && req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
 
-	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, r.failure(ctx, timeout, err)
+		return nil, ex.failure(ctx, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, bodyLimit+1))
+	defer resp.Body.Close() // unread data left: net/http closes the connection
+	ex.reach(stageReadingBody)
+	data, err := ex.readBody(resp)
 	if err != nil {
-		return nil, r.failure(ctx, timeout, fmt.Errorf("reading the response body: %w", err))
-	}
-	if int64(len(data)) > bodyLimit {
-		return nil, fmt.Errorf("kumo.http: %s: the response body exceeds the limit of %d bytes", r.target(), bodyLimit)
+		if !errors.Is(err, errTooLarge) {
+			err = ex.failure(ctx, err)
+		}
+		return nil, err
 	}
 	if c.verbose {
 		slog.Debug("kumo.http request", "method", r.method, "url", r.url.Redacted(),
-			"status", resp.StatusCode, "bytes", len(data), "elapsed", time.Since(start), "proto", resp.Proto)
+			"status", resp.StatusCode, "bytes", len(data), "elapsed", time.Since(ex.start),
+			"proto", resp.Proto, "redirects", ex.redirects.Load())
 	}
 	return &response{
 		status:        resp.StatusCode,
@@ -95,22 +110,27 @@ func (r *request) do(parent context.Context) (*response, error) {
 	}, nil
 }
 
-func (r *request) target() string {
-	return r.method + " " + r.url.Redacted()
+// errTooLarge marks a body over bodyLimit.
+var errTooLarge = errors.New("the response body exceeds the limit")
+
+// readBody reads the body, at most bodyLimit bytes of it. A body that
+// declares a larger Content-Length fails before a byte of it is read.
+func (ex *exchange) readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > bodyLimit {
+		return nil, fmt.Errorf("kumo.http: %s: %w of %d bytes (HTTP %d with Content-Length %d; not read)",
+			ex.r.target(), errTooLarge, bodyLimit, resp.StatusCode, resp.ContentLength)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, bodyLimit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > bodyLimit {
+		return nil, fmt.Errorf("kumo.http: %s: %w of %d bytes (HTTP %d; stopped reading after %d bytes)",
+			ex.r.target(), errTooLarge, bodyLimit, resp.StatusCode, len(data))
+	}
+	return data, nil
 }
 
-// failure explains why a request failed: its own timeout, cancellation of
-// the LState's context, or a transport error.
-func (r *request) failure(ctx context.Context, timeout time.Duration, err error) error {
-	switch {
-	case context.Cause(ctx) == errRequestTimeout:
-		return fmt.Errorf("kumo.http: %s timed out after %v", r.target(), timeout)
-	case ctx.Err() != nil:
-		return fmt.Errorf("kumo.http: %s was cancelled: %v", r.target(), context.Cause(ctx))
-	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	return fmt.Errorf("kumo.http: %s failed: %v", r.target(), err)
+func (r *request) target() string {
+	return r.method + " " + r.url.Redacted()
 }

@@ -14,7 +14,7 @@ import (
 func TestRunawayPolicy(t *testing.T) {
 	recv, url := webhook(t, nil)
 	node := startNodeWith(t, filepath.Join(t.TempDir(), "spool"), "testdata/runaway.lua",
-		[]string{"--lua-deadline", "should_enqueue_log_record=200ms", "--lua-deadline", "send=300ms"},
+		[]string{"--lua-deadline", "should_enqueue_log_record=200ms", "--lua-deadline", "send=1s"},
 		"HOOKD_TEST_WEBHOOK="+url)
 	stuck := mailEvents(7000, map[string]int{"Feedback": 2, "Bounce": 3})
 	good := mailEvents(8000, map[string]int{"Delivery": 20})
@@ -34,7 +34,7 @@ func TestRunawayPolicy(t *testing.T) {
 	waitFor(t, "both runaways to be reported", func() bool {
 		log := node.stderr.String()
 		return strings.Contains(log, "runaway.lua:15: should_enqueue_log_record ran longer than 200ms") &&
-			strings.Contains(log, "runaway.lua:35: make.stuck:send ran longer than 300ms")
+			strings.Contains(log, "runaway.lua:35: make.stuck:send ran longer than 1s")
 	})
 	if code := node.terminate(t); code != 0 {
 		t.Errorf("exit %d after SIGTERM", code)

@@ -64,8 +64,21 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 		settle(nil)
 		return
 	}
-	body := rec.AppendJSON(make([]byte, 0, 1024))
-	body = append(body, '\n')
+	var body []byte
+	if t := h.cfg.TemplateFor(rec.Type); t != nil {
+		out, err := t.Render(rec)
+		if err != nil {
+			h.fail(rec, err)
+			settle(nil)
+			return
+		}
+		body = out
+	} else {
+		body = rec.AppendJSON(make([]byte, 0, 1024))
+	}
+	if len(body) == 0 || body[len(body)-1] != '\n' {
+		body = append(body, '\n')
+	}
 	m, err := message.NewHookMessage(rec, h.sys.ids.New(h.sys.clock.Now()), body)
 	if err != nil {
 		h.fail(rec, err)

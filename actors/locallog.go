@@ -161,7 +161,17 @@ func (l *localLogger) write(ev *Event) {
 			return
 		}
 	}
-	line := captureRecord(ev, l.cfg.Meta, l.cfg.Headers).AppendJSON(make([]byte, 0, 1024))
+	captured := captureRecord(ev, l.cfg.Meta, l.cfg.Headers)
+	var line []byte
+	if t := l.cfg.TemplateFor(rec.Type); t != nil {
+		var err error
+		if line, err = t.Render(captured); err != nil {
+			l.sys.log.Error("local logs: the record's template failed; the record is not logged", "type", rec.Type, "error", err)
+			return
+		}
+	} else {
+		line = captured.AppendJSON(make([]byte, 0, 1024))
+	}
 	if err := l.w.Write(string(rec.Type), line); err != nil {
 		l.sys.log.Error("writing a local log record", "dir", l.cfg.LogDir, "error", err)
 	}

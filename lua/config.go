@@ -10,6 +10,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/template"
 	"github.com/hookd/hookd/throttle"
 )
 
@@ -33,7 +34,27 @@ type RecordParams struct {
 	LogDir        *string
 	Enable        bool
 	Template      *string
+	Compiled      *template.Template // Template, compiled at configure time
 	SegmentHeader string
+}
+
+// templateFor is KumoMTA's template choice: the record type's own entry decides (its template, or
+// none: plain JSON) when it exists; only without one does the Any entry's template apply.
+func templateFor(per map[message.RecordType]RecordParams, t message.RecordType) *template.Template {
+	if p, ok := per[t]; ok {
+		return p.Compiled
+	}
+	return per[message.AnyRecord].Compiled
+}
+
+// TemplateFor returns the template that renders records of type t, or nil for plain JSON.
+func (h *HookConfig) TemplateFor(t message.RecordType) *template.Template {
+	return templateFor(h.PerRecord, t)
+}
+
+// TemplateFor returns the template that renders records of type t, or nil for plain JSON.
+func (l *LocalLogConfig) TemplateFor(t message.RecordType) *template.Template {
+	return templateFor(l.PerRecord, t)
 }
 
 // Enabled reports whether the logger produces records of type t: per_record[t].enable if the type has
@@ -137,13 +158,13 @@ func parsePerRecord(what string, v glua.LValue) (map[message.RecordType]RecordPa
 			return
 		}
 		var p RecordParams
-		p, err = parseRecordParams(what+"."+name, pv)
+		p, err = parseRecordParams(what+"."+name, pv, name)
 		out[t] = p
 	})
 	return out, err
 }
 
-func parseRecordParams(what string, v glua.LValue) (RecordParams, error) {
+func parseRecordParams(what string, v glua.LValue, kind string) (RecordParams, error) {
 	p := RecordParams{Enable: true}
 	f, err := newFields(what, v)
 	if err != nil {
@@ -158,7 +179,9 @@ func parseRecordParams(what string, v glua.LValue) (RecordParams, error) {
 		return p, err
 	}
 	if p.Template != nil {
-		return p, fmt.Errorf("%s: field `template`: record templates are not supported by this version of hookd", what)
+		if p.Compiled, err = template.Compile(*p.Template, kind); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
 }

@@ -59,8 +59,8 @@ func TestConfigureLogHook(t *testing.T) {
 			[]string{"policy.lua:3:", "unknown record type `Deliveryy`"}},
 		{"an unknown per_record key", `kumo.configure_log_hook { name = 'a', per_record = { Bounce = { enabled = false } } }`,
 			[]string{"policy.lua:3:", "per_record.Bounce: unknown field `enabled`"}},
-		{"a template (not supported yet)", `kumo.configure_log_hook { name = 'a', per_record = { Bounce = { template = 'x' } } }`,
-			[]string{"policy.lua:3:", "templates are not supported"}},
+		{"a template that does not compile", `kumo.configure_log_hook { name = 'a', per_record = { Bounce = { template = '{{ x' } } }`,
+			[]string{"policy.lua:3:", "compiling template:\n{{ x\nfor log record type Bounce"}},
 		{"a duplicate name", "kumo.configure_log_hook { name = 'a' }\nkumo.configure_log_hook { name = 'a' }",
 			[]string{"policy.lua:4:", "A logging hook with name `a` has already been registered"}},
 	}
@@ -229,5 +229,34 @@ func TestConfigureLocalLogs(t *testing.T) {
 			_, err := loadErr("kumo.on('init', function()\n" + tc.call + "\nend)")
 			wantErr(t, err, "policy.lua:2:", tc.want)
 		})
+	}
+}
+
+func TestTemplateChoice(t *testing.T) {
+	p := load(t, `kumo.on('init', function() kumo.configure_log_hook { name = 'h', per_record = {
+		Any = { template = 'any {{ type }}' },
+		Delivery = { template = 'delivery {{ id }}' },
+		Bounce = { enable = true },
+	} } end)`)
+	h := p.Config().Hook("h")
+	render := func(kind message.RecordType) string {
+		tpl := h.TemplateFor(kind)
+		if tpl == nil {
+			return "json"
+		}
+		out, err := tpl.Render(&message.LogRecord{Type: kind, ID: "abc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	for kind, want := range map[message.RecordType]string{
+		message.Delivery:         "delivery abc", // its own template
+		message.Bounce:           "json",         // an entry without a template: plain JSON, not Any's
+		message.TransientFailure: "any TransientFailure",
+	} {
+		if got := render(kind); got != want {
+			t.Errorf("%s renders %q, want %q", kind, got, want)
+		}
 	}
 }

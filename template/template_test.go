@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,14 +202,12 @@ func TestCompileErrors(t *testing.T) {
 				t.Errorf("line %d, reason %q; want line %d and %q", ce.Line, ce.Reason, tc.line, tc.reason)
 			}
 			lineText := strings.Split(tc.src, "\n")[tc.line-1]
-			if want := " (in template 'Bounce' line " + itoa(tc.line) + ": '" + lineText + "')"; !strings.HasSuffix(msg, want) {
+			if want := " (in template 'Bounce' line " + strconv.Itoa(tc.line) + ": '" + lineText + "')"; !strings.HasSuffix(msg, want) {
 				t.Errorf("message does not end with %q:\n%s", want, msg)
 			}
 		})
 	}
 }
-
-func itoa(n int) string { return string(rune('0' + n)) } // lines 1-9
 
 func TestCompileErrorLineIsCutAt1024Bytes(t *testing.T) {
 	src := "{{ x | nope }}" + strings.Repeat("é", 600)
@@ -227,13 +226,13 @@ func TestCompileErrorLineIsCutAt1024Bytes(t *testing.T) {
 func TestRenderErrorsAreErrors(t *testing.T) {
 	rec := sampleRecord(message.Bounce)
 	for _, src := range []string{
-		`{{ size | truncate("x") }}`,        // a filter given the wrong type
+		`{{ size | truncate("x") }}`,         // a filter given the wrong type
 		`{{ type | tojson(indent="wide") }}`, // hookd's tojson, likewise
-		`{{ no_such_field.attr }}`,          // attribute of undefined
-		`{{ peer_address.name.first.x }}`,   // attribute of undefined, deeper
-		`{{ size % 0 }}`,                    // gonja panics here
-		`{{ range(1000000) | length }}`,     // more numbers than range makes
-		`{% include "other" %}`,             // nothing to include
+		`{{ no_such_field.attr }}`,           // attribute of undefined
+		`{{ peer_address.name.first.x }}`,    // attribute of undefined, deeper
+		`{{ size % 0 }}`,                     // gonja panics here
+		`{{ range(1000000) | length }}`,      // more numbers than range makes
+		`{% include "other" %}`,              // nothing to include
 	} {
 		tpl, err := Compile(src, "Bounce")
 		if err != nil {
@@ -276,4 +275,16 @@ func TestConcurrentRenders(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestCompileRecoversFromEnginePanics(t *testing.T) {
+	src := "{% if 0 not %}0" // gonja's parser dereferences nil here
+	_, err := Compile(src, "Delivery")
+	ce, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("error is %T (%v), want *Error", err, err)
+	}
+	if !strings.HasPrefix(ce.Error(), "compiling template:\n"+src+"\nfor log record type Delivery: syntax error: ") {
+		t.Errorf("unexpected message: %v", ce)
+	}
 }

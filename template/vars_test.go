@@ -145,8 +145,8 @@ func TestRangeFunc(t *testing.T) {
 		{`{{ range(5, 0, -2) | tojson }}`, `[5,3,1]`},
 		{`{{ range(5, 0) | tojson }}`, `[]`},
 		{`{{ range(-9223372036854775807, 9223372036854775807) is defined }}`, ``}, // error
-		{`{{ range(1, 2, 0) }}`, ``},                                          // error
-		{`{{ range("a") }}`, ``},                                              // error
+		{`{{ range(1, 2, 0) }}`, ``},                                              // error
+		{`{{ range("a") }}`, ``},                                                  // error
 	}
 	rec := sampleRecord(message.Delivery)
 	for _, tc := range tests {

@@ -9,10 +9,15 @@ import (
 )
 
 // requireToken wraps an admin handler: with Options.AdminToken set, the request must carry
-// "Authorization: Bearer <token>".
+// "Authorization: Bearer <token>"; without it, the admin APIs are protected like the log API.
 func (h *Handler) requireToken(next http.HandlerFunc) http.HandlerFunc {
+	protected := h.protect(next)
 	return func(w http.ResponseWriter, r *http.Request) {
-		if h.opts.AdminToken != "" {
+		if h.opts.AdminToken == "" {
+			protected(w, r)
+			return
+		}
+		{
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.opts.AdminToken)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hookd admin"`)

@@ -39,8 +39,13 @@ type Options struct {
 	AcceptTimeout time.Duration
 	// Logger receives request errors. Default slog.Default().
 	Logger *slog.Logger
-	// AdminToken, when set, is the bearer token the admin endpoints require.
+	// AdminToken, when set, is the bearer token the admin endpoints require (from every client,
+	// trusted hosts included).
 	AdminToken string
+	// MaxRecordBytes is the largest single record accepted (413 beyond). Default 1 MiB.
+	MaxRecordBytes int
+	// Auth says who may use the log, inject and admin APIs (by default: loopback clients only).
+	Auth Auth
 }
 
 // Handler serves the API for one engine.
@@ -61,12 +66,15 @@ func New(eng *engine.Engine, opts Options) *Handler {
 	if opts.AcceptTimeout <= 0 {
 		opts.AcceptTimeout = 10 * time.Second
 	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = 1 << 20
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux()}
-	h.mux.HandleFunc("POST /api/log/v1", h.log)
-	h.mux.HandleFunc("POST /api/inject/v1", h.inject)
+	h.mux.HandleFunc("POST /api/log/v1", h.protect(h.log))
+	h.mux.HandleFunc("POST /api/inject/v1", h.protect(h.inject))
 	h.mux.HandleFunc("GET /api/check-liveness/v1", h.liveness)
 	h.mux.Handle("GET /metrics", eng.MetricsHandler())
 	h.adminRoutes()
@@ -94,9 +102,13 @@ func (h *Handler) log(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	recs, err := DecodeRecords(body, r.Header.Get("Content-Type"), h.opts.MaxRecords)
+	recs, err := decodeRecords(body, r.Header.Get("Content-Type"), h.opts.MaxRecords, h.opts.MaxRecordBytes)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		status := http.StatusBadRequest
+		if errors.Is(err, errRecordTooBig) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, status, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.AcceptTimeout)
@@ -161,6 +173,13 @@ func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
 // Content-Type application/x-ndjson, or several values one after another). Errors name the record
 // index and the field; a body with any bad record yields no records at all.
 func DecodeRecords(body []byte, contentType string, max int) ([]*message.LogRecord, error) {
+	return decodeRecords(body, contentType, max, 0)
+}
+
+// errRecordTooBig marks a record over the per-record size limit (413).
+var errRecordTooBig = errors.New("over the per-record size limit")
+
+func decodeRecords(body []byte, contentType string, max, maxRecord int) ([]*message.LogRecord, error) {
 	raws, err := jsonbody.Split(body, jsonbody.IsNDJSON(contentType))
 	if err != nil {
 		return nil, err
@@ -173,6 +192,9 @@ func DecodeRecords(body []byte, contentType string, max int) ([]*message.LogReco
 	}
 	recs := make([]*message.LogRecord, len(raws))
 	for i, raw := range raws {
+		if maxRecord > 0 && len(raw) > maxRecord {
+			return nil, fmt.Errorf("record %d: %d bytes, %w of %d bytes", i, len(raw), errRecordTooBig, maxRecord)
+		}
 		rec, err := message.DecodeRecord(raw)
 		if err != nil {
 			return nil, fmt.Errorf("record %d: %w", i, err)

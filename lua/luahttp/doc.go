@@ -15,7 +15,13 @@
 //
 //   - HTTP error statuses (4xx, 5xx) are ordinary responses; only transport
 //     failures, timeouts and cancellation raise Lua errors, and those name
-//     the method, the URL (password redacted) and the cause.
+//     the method, the URL (password redacted), the cause and how far the
+//     exchange got ("timed out after 5s (while reading the response
+//     body)", "was stopped by the caller's deadline: ...", "failed: the
+//     server reset the connection: ... (while sending the request)").
+//   - Redirects are followed as reqwest does: up to 10, to any host and
+//     between http and https (see checkRedirect). Credentials only go to
+//     the scheme, host and port the script named.
 //   - A request is single use: after send() every method raises
 //     "broken request builder". A response body can be read once with
 //     text() or bytes(); afterwards text, bytes, headers and content_length
@@ -28,6 +34,14 @@
 //   - The response body is read in full (at most [MaxBodySize] bytes) inside
 //     send(), within the request timeout, and closed there, so connections
 //     always go back to the pool even if the script never reads the body.
+//     A body that declares a larger Content-Length fails before it is
+//     read; the status line and headers, 1xx responses included, are
+//     bounded to 1 MiB.
+//   - One timeout covers the whole exchange: connecting, the TLS handshake,
+//     sending, every redirect, the headers and the body. A failed exchange
+//     closes its connection, and a connection still being dialled or
+//     handshaken for it is abandoned with it; only healthy connections
+//     are pooled.
 //   - response:headers() returns a plain table (gopher-lua is Lua 5.1 and
 //     has no __pairs) whose keys are lower-case header names, as in
 //     KumoMTA. Repeated headers are joined with ", ". Its metatable makes
@@ -39,7 +53,8 @@
 //
 //  1. Call [Open] once per LState after creating the `kumo` table.
 //  2. Optionally set a context on the LState (L.SetContext); send() gives
-//     up when it is cancelled.
+//     up when it is cancelled or its deadline passes, whichever of that
+//     and the request timeout comes first, and says which it was.
 //  3. Clients, requests and responses belong to the LState that made them
 //     and must only be used from the goroutine running it. The transports
 //     underneath are shared by every LState in the process.

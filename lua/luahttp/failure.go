@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -38,6 +40,11 @@ func (ex *exchange) failure(ctx context.Context, err error) error {
 	if errors.As(err, &loop) {
 		return fmt.Errorf("kumo.http: %s failed: %v", target, loop)
 	}
+	if c := ex.conn.Load(); c != nil && errors.Is(err, net.ErrClosed) {
+		if cause := c.firstError(); cause != nil {
+			err = cause // what made net/http close the connection
+		}
+	}
 	return fmt.Errorf("kumo.http: %s failed: %s (%s)", target, explain(err), where)
 }
 
@@ -48,6 +55,10 @@ func explain(err error) string {
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
+	// Said better below, or by the stage in the message.
+	if msg := err.Error(); strings.HasPrefix(msg, "net/http: HTTP/1.x transport connection broken: ") && errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
 	var certErr *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -57,7 +68,7 @@ func explain(err error) string {
 	case errors.Is(err, syscall.ECONNRESET):
 		return "the server reset the connection: " + err.Error()
 	case errors.Is(err, syscall.EPIPE):
-		return "the server closed the connection: " + err.Error()
+		return "the server closed or reset the connection: " + err.Error()
 	case errors.As(err, &certErr):
 		return "the server's TLS certificate was rejected: " + err.Error()
 	}

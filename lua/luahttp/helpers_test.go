@@ -20,6 +20,7 @@ func newState(t testing.TB, base string, opts Options) *lua.LState {
 	t.Helper()
 	L := lua.NewState()
 	t.Cleanup(L.Close)
+	t.Cleanup(closeIdleConnections)
 	kumo := L.NewTable()
 	Open(L, kumo, opts)
 	L.SetGlobal("kumo", kumo)
@@ -149,4 +150,14 @@ func (ts *testServer) last(t testing.TB) seen {
 		t.Fatal("the server recorded no request")
 		return seen{}
 	}
+}
+
+// clientOf returns the Go side of the client in global name.
+func clientOf(t testing.TB, L *lua.LState, name string) *client {
+	t.Helper()
+	ud, ok := L.GetGlobal(name).(*lua.LUserData)
+	if !ok {
+		t.Fatalf("global %s is not a client", name)
+	}
+	return ud.Value.(*client)
 }

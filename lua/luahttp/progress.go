@@ -2,6 +2,7 @@ package luahttp
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http/httptrace"
 	"sync/atomic"
@@ -40,8 +41,11 @@ var stageNames = [...]string{
 // transport. The transport calls the trace hooks from its own goroutines,
 // hence the atomics.
 type progress struct {
+	ctx       context.Context // ends when the exchange does
 	stage     atomic.Int32
 	redirects atomic.Int32
+	conn      atomic.Pointer[causeConn] // the connection in use, if known
+	dialled   atomic.Pointer[causeConn] // the last connection dialled for it
 }
 
 // progressKey finds a request's progress in its context, for the redirect
@@ -80,24 +84,54 @@ func (p *progress) describe() string {
 	}
 }
 
-// withTrace returns ctx carrying p and the trace hooks that advance it.
+// withTrace returns ctx, which bounds the exchange, carrying p and the
+// trace hooks that advance it. Hooks that fire once ctx has ended do not
+// advance the stage: net/http reports a request as written when it gives
+// up waiting for 100 Continue because the request was cancelled, for one.
+//
+// The TLS hooks also run for a dial net/http carries on after the request
+// is gone; they abandon the handshake of the connection dialled for the
+// request once ctx has ended. Either the hook sees ctx ended, or the
+// AfterFunc finds the handshake started; both may, and abandon is
+// idempotent.
 //
 // Got1xxResponse is deliberately not set: when it is, net/http resets its
 // response header limit after every informational response, so a server
 // sending 1xx responses forever would be read without bound.
 func (p *progress) withTrace(ctx context.Context) context.Context {
-	ctx = context.WithValue(ctx, progressKey{}, p)
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		TLSHandshakeStart: func() { p.reach(stageTLSHandshake) },
-		GotConn:           func(httptrace.GotConnInfo) { p.reach(stageSending) },
-		Wait100Continue:   func() { p.reach(stageAwaiting100) },
-		Got100Continue:    func() { p.reach(stageSendingBody) },
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				p.reach(stageAwaitingHeaders)
+	p.ctx = ctx
+	to := func(s stage) {
+		if ctx.Err() == nil {
+			p.reach(s)
+		}
+	}
+	return httptrace.WithClientTrace(context.WithValue(ctx, progressKey{}, p), &httptrace.ClientTrace{
+		TLSHandshakeStart: func() {
+			to(stageTLSHandshake)
+			if c := p.dialled.Load(); c != nil && c.tls.CompareAndSwap(tlsNone, tlsHandshaking) {
+				context.AfterFunc(ctx, c.abandon)
+				if ctx.Err() != nil {
+					c.abandon()
+				}
 			}
 		},
-		GotFirstResponseByte: func() { p.reach(stageReceivingHeaders) },
+		TLSHandshakeDone: func(tls.ConnectionState, error) {
+			if c := p.dialled.Load(); c != nil {
+				c.tls.CompareAndSwap(tlsHandshaking, tlsDone)
+			}
+		},
+		GotConn: func(info httptrace.GotConnInfo) {
+			p.conn.Store(causeConnOf(info))
+			to(stageSending)
+		},
+		Wait100Continue: func() { to(stageAwaiting100) },
+		Got100Continue:  func() { to(stageSendingBody) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				to(stageAwaitingHeaders)
+			}
+		},
+		GotFirstResponseByte: func() { to(stageReceivingHeaders) },
 	})
 }
 

@@ -9,11 +9,11 @@ import (
 )
 
 // maxRedirects is how many redirects one send() follows, as in reqwest
-// (and net/http's default).
+// (net/http's default policy follows one fewer: it counts requests).
 const maxRedirects = 10
 
-// sensitiveHeaders are the headers reqwest drops when a redirect leaves
-// the origin of the URL the script asked for.
+// sensitiveHeaders are the headers reqwest drops when a redirect goes to
+// another host or port.
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2", "Www-Authenticate"}
 
 // redirectLoopError is how a request that kept being redirected fails.
@@ -35,11 +35,13 @@ func (e *redirectLoopError) Error() string {
 // net/http already drops credentials when a redirect goes to another host
 // name, but keeps them for another port or scheme on the same host, so a
 // redirect from https to http would send a bearer token in clear text.
-// Like reqwest, hookd drops them whenever the scheme, host or port differs
-// from the original URL's.
+// hookd drops them for any hop whose scheme, host or port differs from the
+// URL the script asked for: reqwest does so for another host or port
+// (which covers a change of scheme on default ports), hookd for another
+// scheme on the same port too.
 func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return &redirectLoopError{hops: len(via), last: req.URL}
+	if len(via) > maxRedirects { // via holds the original request too
+		return &redirectLoopError{hops: maxRedirects, last: req.URL}
 	}
 	if p := progressFrom(req.Context()); p != nil {
 		p.redirected()

@@ -86,22 +86,53 @@ func sharedTransport(base *http.Transport, insecure bool, idle time.Duration) *h
 	return t
 }
 
+// Timeouts and bounds of the default transport.
+//
+// The request timeout (60 s unless the script sets one) bounds each
+// send() from end to end through its context: connecting, the TLS
+// handshake, sending, redirects, the response headers and the body. The
+// transport is shared by clients with different timeouts, so its own
+// timeouts are only backstops for steps that are never slow on a healthy
+// network, and none of them can make a send() outlast its timeout:
+//
+//   - dialTimeout (30 s) and tlsHandshakeTimeout (10 s) stop a host that
+//     does not accept, or accepts and then stalls the handshake, even for
+//     a script that allows minutes for the webhook to answer.
+//   - ResponseHeaderTimeout is left at zero (none): how long a webhook may
+//     take to process a batch before it answers is exactly what the
+//     script's timeout says, and one transport-wide value would cut the
+//     longer timeouts short while adding nothing to the shorter ones.
+//   - expectContinueTimeout (1 s) only matters for a script that sends
+//     "Expect: 100-continue": after that long without an answer the body
+//     is sent anyway, as RFC 9110 suggests. It is well below any useful
+//     request timeout, which still bounds the wait.
+//   - maxResponseHeaderBytes (1 MiB, net/http's default is 10 MiB) bounds
+//     the status line, the headers and any 1xx responses before them; a
+//     webhook's answer needs a few hundred bytes.
+const (
+	dialTimeout            = 30 * time.Second
+	tlsHandshakeTimeout    = 10 * time.Second
+	expectContinueTimeout  = time.Second
+	maxResponseHeaderBytes = 1 << 20
+)
+
 // newTransport clones base, or builds the package's default transport:
-// http.DefaultTransport's timeouts and proxy handling with pools sized as
-// described above.
+// http.DefaultTransport's proxy handling with the timeouts and bounds
+// above and pools sized as described at the top of this file.
 func newTransport(base *http.Transport) *http.Transport {
 	if base != nil {
 		return base.Clone()
 	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          maxIdleConns,
-		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
-		IdleConnTimeout:       defaultIdleTimeout,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            dialFunc(dialer),
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+		IdleConnTimeout:        defaultIdleTimeout,
+		TLSHandshakeTimeout:    tlsHandshakeTimeout,
+		ExpectContinueTimeout:  expectContinueTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 }

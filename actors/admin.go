@@ -19,8 +19,8 @@ func (s *System) Admin() *admin.Registry { return s.admin }
 // AdminChanged tells every queue that a bounce or suspension was added or cancelled, so that
 // existing queues act on it now (KumoMTA drains bounced queues asynchronously too).
 func (s *System) AdminChanged() {
-	for _, pid := range s.queues.all() {
-		s.engine.Send(pid, adminCheck{})
+	for _, ref := range s.queues.all() {
+		s.engine.Send(ref.pid, adminCheck{})
 	}
 }
 

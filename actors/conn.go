@@ -23,6 +23,7 @@ type connActor struct {
 	uuid    string
 	state   *lua.State
 	conn    *lua.Connection
+	slot    bool // holds one of the node's session slots (Limits.MaxSessions)
 }
 
 func newConnActor(sys *System, info *sessionInfo, id queue.SessionID) *connActor {
@@ -59,6 +60,10 @@ func (c *connActor) shutdown() {
 	if c.state != nil {
 		c.sys.pool.Put(c.state)
 		c.state = nil
+	}
+	if c.slot {
+		c.sys.sessionSlots.Release(1)
+		c.slot = false
 	}
 }
 
@@ -127,6 +132,16 @@ func (c *connActor) connect() error {
 	if c.conn != nil {
 		return nil
 	}
+	if !c.slot && !c.sys.sessionSlots.TryAcquire(1) {
+		// Every slot is taken: sessions idling in other queues give theirs back, and this one waits.
+		for _, ref := range c.sys.queues.all() {
+			c.sys.engine.Send(ref.pid, releaseIdle{})
+		}
+		if err := c.sys.sessionSlots.Acquire(c.sys.ctx, 1); err != nil {
+			return fmt.Errorf("waiting for a session slot: %w", err)
+		}
+	}
+	c.slot = true
 	st, err := c.sys.pool.Get()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ type Credits struct {
 	free     int
 	wake     chan struct{} // closed and replaced whenever credits are returned
 	waits    atomic.Uint64 // times a producer found the edge full
+	waiting  atomic.Int64  // producers waiting now
 	forced   atomic.Uint64 // times credits were taken past the bound
 }
 
@@ -41,6 +42,8 @@ func (c *Credits) Acquire(ctx context.Context, n int) error {
 		c.mu.Unlock()
 		if !counted {
 			c.waits.Add(1)
+			c.waiting.Add(1)
+			defer c.waiting.Add(-1)
 			counted = true
 		}
 		select {
@@ -50,6 +53,9 @@ func (c *Credits) Acquire(ctx context.Context, n int) error {
 		}
 	}
 }
+
+// Waiting returns how many producers are waiting for credits now.
+func (c *Credits) Waiting() int { return int(c.waiting.Load()) }
 
 // TryAcquire takes n credits if they are free, without waiting.
 func (c *Credits) TryAcquire(n int) bool {

@@ -20,11 +20,16 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 	}
 	type pending struct {
 		m     *message.Message
-		name  string
+		ref   *queueRef
 		entry *persistence.Entry
 	}
 	var todo []pending
-	stored := NewAck()
+	sent := 0
+	defer func() { // reservations of messages that never reached their queue
+		for _, p := range todo[sent:] {
+			p.ref.release()
+		}
+	}()
 	for _, m := range msgs {
 		name, err := m.QueueName()
 		if err != nil {
@@ -37,9 +42,15 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 		if err != nil {
 			return err
 		}
-		p := pending{m: m, name: name, entry: &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}}
-		todo = append(todo, p)
-		if !deferred {
+		ref, err := s.queues.reserve(name, s.opts.Limits.MaxQueues)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, pending{m: m, ref: ref, entry: &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}})
+	}
+	stored := NewAck()
+	if !deferred {
+		for _, p := range todo {
 			stored.Add(1)
 			s.spool.Put(p.entry, stored.Done)
 		}
@@ -65,7 +76,8 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 		if deferred {
 			held = p.entry
 		}
-		s.enqueued(s.queues.get(p.name), item, held)
+		s.enqueued(p.ref, item, held)
+		sent++
 	}
 	return nil
 }

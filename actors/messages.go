@@ -35,6 +35,12 @@ type insert struct {
 	held    *persistence.Entry // the message itself when it is not in the spool (deferred_spool)
 }
 
+// releaseIdle asks a queue to close its idle sessions: another queue is waiting for a session slot.
+type releaseIdle struct{}
+
+// reapCheck tells a queue that its reap timer number seq ran out.
+type reapCheck struct{ seq uint64 }
+
 // insertBatch hands a queue many stored messages at once (recovery).
 type insertBatch struct{ items []queue.Item }
 

@@ -20,6 +20,7 @@ const configRetry = time.Minute
 // connection actors. Message bodies stay in the spool; the queue keeps only what scheduling needs.
 type queueActor struct {
 	sys   *System
+	ref   *queueRef // its directory entry
 	name  string
 	parts message.QueueName
 	core  *queue.Core
@@ -46,6 +47,9 @@ type queueActor struct {
 	armedAt      time.Time
 	refresh      clock.Timer
 	drainers     []chan struct{}
+	reapTimer    clock.Timer // runs while the queue is empty: reap_interval later it is forgotten
+	reapInterval time.Duration
+	reapSeq      uint64 // numbers reap timers, so that a stale check is ignored
 }
 
 // sessionInfo is the part of a queue's configuration its sessions use.
@@ -60,8 +64,9 @@ type sessionInfo struct {
 	breaker     *queue.Breaker // the destination's, shared with other queues that deliver there
 }
 
-func newQueueActor(sys *System, name string) *queueActor {
-	return &queueActor{sys: sys, name: name, parts: message.ParseQueueName(name),
+func newQueueActor(sys *System, ref *queueRef) *queueActor {
+	name := ref.name
+	return &queueActor{sys: sys, ref: ref, name: name, parts: message.ParseQueueName(name),
 		held: map[message.SpoolID]*persistence.Entry{}, conns: map[queue.SessionID]*actor.PID{},
 		dones: map[queue.SessionID]func(bool, time.Time){}, sessionGen: map[queue.SessionID]uint64{}}
 }
@@ -84,6 +89,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 		}
 		return
 	case insert:
+		q.ref.pending.Add(-1)
 		if m.held != nil {
 			q.held[m.item.ID] = m.held
 		}
@@ -92,7 +98,18 @@ func (q *queueActor) Receive(c *actor.Context) {
 			m.credits.Release(1)
 		}
 	case insertBatch:
+		q.ref.pending.Add(-1)
 		q.apply(c, q.core.InsertMany(m.items, now), now)
+	case reapCheck:
+		if q.reapTimer == nil || m.seq != q.reapSeq {
+			break // a later change of state made this check stale
+		}
+		q.reapTimer = nil
+		if q.idle() && q.sys.queues.reap(q.ref) {
+			q.sys.log.Debug("queue reaped: empty for its reap_interval", "queue", q.name, "reap_interval", q.reapInterval)
+			c.Engine().Poison(c.PID())
+			return
+		}
 	case tick:
 		q.armedAt = time.Time{}
 		q.apply(c, q.core.Tick(now), now)
@@ -114,11 +131,13 @@ func (q *queueActor) Receive(c *actor.Context) {
 	case refreshConfig:
 		if m.reload {
 			q.gen++
-			q.apply(c, q.core.CloseIdle(now), now)
+			q.apply(c, q.core.CloseIdle(queue.ReasonReload, now), now)
 		}
 		cfg := q.resolve()
 		q.apply(c, q.core.SetConfig(cfg, now), now)
 		q.scheduleRefresh()
+	case releaseIdle:
+		q.apply(c, q.core.CloseIdle(queue.ReasonSlots, now), now)
 	case drain:
 		q.drainers = append(q.drainers, m.done)
 		q.apply(c, q.core.Drain(now), now)
@@ -146,6 +165,10 @@ func (q *queueActor) Receive(c *actor.Context) {
 	if q.core != nil {
 		q.syncAdmin(c, now)
 		q.syncGate(c, now)
+		if q.sys.sessionSlots.Waiting() > 0 && q.core.IdleSessions() > 0 { // another queue needs a slot
+			q.apply(c, q.core.CloseIdle(queue.ReasonSlots, now), now)
+		}
+		q.armReap()
 	}
 	if q.core != nil && q.core.Drained() {
 		for _, d := range q.drainers {
@@ -272,6 +295,31 @@ func (q *queueActor) stopTimers() {
 	}
 	if q.refresh != nil {
 		q.refresh.Stop()
+	}
+	if q.reapTimer != nil {
+		q.reapTimer.Stop()
+		q.reapTimer = nil
+	}
+}
+
+// idle reports whether the queue holds nothing: no message, no session, nobody waiting on it.
+func (q *queueActor) idle() bool {
+	s, r, f := q.core.Counts()
+	return s+r+f == 0 && q.core.Sessions() == 0 && len(q.conns) == 0 && len(q.held) == 0 &&
+		len(q.drainers) == 0 && q.ref.pending.Load() == 0
+}
+
+// armReap starts the reap timer when the queue has become idle and stops it when it no longer is.
+func (q *queueActor) armReap() {
+	idle := q.idle() && q.reapInterval > 0
+	switch {
+	case idle && q.reapTimer == nil:
+		q.reapSeq++
+		pid, engine, seq := q.pid, q.sys.engine, q.reapSeq
+		q.reapTimer = q.sys.clock.AfterFunc(q.reapInterval, func() { engine.Send(pid, reapCheck{seq: seq}) })
+	case !idle && q.reapTimer != nil:
+		q.reapTimer.Stop()
+		q.reapTimer = nil
 	}
 }
 

@@ -38,6 +38,8 @@ type Stats struct {
 	Panics     uint64 // panics recovered inside actors
 	// Interrupted counts calls into the policy stopped at their deadline.
 	Interrupted uint64
+	// SessionWaits counts sessions that had to wait for a slot (Limits.MaxSessions).
+	SessionWaits uint64
 }
 
 // Stats returns a snapshot of the running totals.
@@ -48,6 +50,6 @@ func (s *System) Stats() Stats {
 		HookErrors: c.hookErrors.Load(), Enqueued: c.enqueued.Load(), Delivered: c.delivered.Load(),
 		Transient: c.transient.Load(), Bounced: c.bounced.Load(), Expired: c.expired.Load(),
 		Queued: c.queued.Load(), Sessions: c.sessions.Load(), Queues: s.queues.len(), Panics: c.Panics.Load(),
-		Interrupted: c.interrupted.Load(),
+		Interrupted: c.interrupted.Load(), SessionWaits: s.sessionSlots.Waits(),
 	}
 }

@@ -34,6 +34,8 @@ type Options struct {
 	Rand func() float64
 	// IDs generates spool ids. Default: a generator with a random node.
 	IDs *message.IDGen
+	// Limits bound the queues, sessions and queued messages the node holds.
+	Limits Limits
 }
 
 // ErrStopped is returned for work offered to a system that is stopping.
@@ -41,24 +43,26 @@ var ErrStopped = errors.New("hookd: engine is stopping")
 
 // System is the running actor graph: loggers, hook workers, queues and their connections.
 type System struct {
-	opts     Options
-	log      *slog.Logger
-	clock    clock.Clock
-	engine   *actor.Engine
-	policy   atomic.Pointer[lua.Policy] // swapped by Reload; new Lua states come from the current one
-	spool    persistence.Spool
-	pool     *lua.Pool
-	ids      *message.IDGen
-	rand     func() float64
-	randMu   sync.Mutex
-	hooks    []*hookLogger
-	locals   []*localRef
-	workers  []*actor.PID
-	queues   *directory
-	inserts  *Credits
-	breakers *breakers
-	admin    *admin.Registry
-	stats    counters
+	opts    Options
+	log     *slog.Logger
+	clock   clock.Clock
+	engine  *actor.Engine
+	policy  atomic.Pointer[lua.Policy] // swapped by Reload; new Lua states come from the current one
+	spool   persistence.Spool
+	pool    *lua.Pool
+	ids     *message.IDGen
+	rand    func() float64
+	randMu  sync.Mutex
+	hooks   []*hookLogger
+	locals  []*localRef
+	workers []*actor.PID
+	queues  *directory
+	inserts *Credits
+	// sessionSlots bounds the sessions connected at once, over every queue (Limits.MaxSessions).
+	sessionSlots *Credits
+	breakers     *breakers
+	admin        *admin.Registry
+	stats        counters
 
 	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
 	cancel      context.CancelFunc
@@ -90,16 +94,17 @@ func Start(opts Options) (*System, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		return nil, err
 	}
 	s := &System{opts: opts, log: opts.Logger, clock: opts.Clock, engine: e,
 		spool: opts.Spool, ids: opts.IDs, rand: opts.Rand, inserts: NewCredits(opts.InsertCredits),
-		pool: lua.NewPool(opts.Policy, 64)}
+		pool: lua.NewPool(opts.Policy, 64), sessionSlots: NewCredits(opts.Limits.MaxSessions)}
 	s.policy.Store(opts.Policy)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.queues = &directory{sys: s, pids: map[string]*actor.PID{}}
+	s.queues = &directory{sys: s, refs: map[string]*queueRef{}}
 	s.breakers = &breakers{m: map[string]*queue.Breaker{}}
 	s.admin = admin.NewRegistry()
 	if err := s.spawnLoggers(); err != nil {
@@ -159,8 +164,14 @@ func (s *System) recover() error {
 	const batch = 4096
 	n := 0
 	pending := map[string][]queue.Item{}
+	var failed error
 	send := func(name string) {
-		s.engine.Send(s.queues.get(name), insertBatch{items: pending[name]})
+		ref, err := s.queues.reserve(name, 0) // what the spool holds is taken whatever the limits
+		if err != nil {
+			failed = err
+		} else {
+			s.engine.Send(ref.pid, insertBatch{items: pending[name]})
+		}
 		delete(pending, name)
 	}
 	err := s.spool.Recover(func(e *persistence.Entry) error {
@@ -179,7 +190,7 @@ func (s *System) recover() error {
 	if n > 0 {
 		s.log.Info("recovered spooled messages", "count", n)
 	}
-	return err
+	return errors.Join(err, failed)
 }
 
 // Policy is the policy new Lua states are made from.
@@ -192,8 +203,8 @@ func (s *System) Policy() *lua.Policy { return s.policy.Load() }
 func (s *System) Reload(p *lua.Policy) {
 	s.policy.Store(p)
 	s.pool.SetPolicy(p)
-	for _, pid := range s.queues.all() {
-		s.engine.Send(pid, refreshConfig{reload: true})
+	for _, ref := range s.queues.all() {
+		s.engine.Send(ref.pid, refreshConfig{reload: true})
 	}
 }
 
@@ -204,6 +215,9 @@ func (s *System) Accepting() error {
 	}
 	if s.lowLogSpace.Load() > 0 {
 		return ErrLogSpace
+	}
+	if max := s.opts.Limits.MaxQueued; s.stats.queued.Load() >= int64(max) {
+		return fmt.Errorf("%w: %d messages are queued, the node's limit", ErrQueueFull, max)
 	}
 	return nil
 }
@@ -324,29 +338,36 @@ func (s *System) Enqueue(ctx context.Context, m *message.Message, ack *Ack, defe
 		ack.Done(err)
 		return
 	}
+	ref, err := s.queues.reserve(name, s.opts.Limits.MaxQueues)
+	if err != nil {
+		s.inserts.Release(1)
+		ack.Done(err)
+		return
+	}
 	entry := &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}
 	item := queue.Item{ID: m.ID}
-	pid := s.queues.get(name)
 	if deferred {
-		s.enqueued(pid, item, entry)
+		s.enqueued(ref, item, entry)
 		ack.Done(nil)
 		return
 	}
 	s.spool.Put(entry, func(err error) {
 		if err != nil {
+			ref.release()
 			s.inserts.Release(1)
 			ack.Done(fmt.Errorf("spooling message %s: %w", m.ID, err))
 			return
 		}
-		s.enqueued(pid, item, nil)
+		s.enqueued(ref, item, nil)
 		ack.Done(nil)
 	})
 }
 
-func (s *System) enqueued(pid *actor.PID, item queue.Item, held *persistence.Entry) {
+// enqueued sends a reserved queue its new message.
+func (s *System) enqueued(ref *queueRef, item queue.Item, held *persistence.Entry) {
 	s.stats.enqueued.Add(1)
 	s.stats.queued.Add(1)
-	s.engine.Send(pid, insert{item: item, credits: s.inserts, held: held})
+	s.engine.Send(ref.pid, insert{item: item, credits: s.inserts, held: held})
 }
 
 func (s *System) jitter() float64 {

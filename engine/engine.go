@@ -67,7 +67,22 @@ type Config struct {
 	// LuaDeadlines bound calls into the policy by kind (lua.DefaultDeadlines lists the kinds and
 	// defaults); a call past its deadline is stopped and its Lua state replaced.
 	LuaDeadlines map[string]time.Duration
+	// Limits bound the queues, sessions and queued messages the node holds (actors.DefaultLimits for
+	// zero fields). Work past them is refused with ErrQueueFull or ErrTooManyQueues.
+	Limits Limits
 }
+
+// Limits bound what a node holds.
+type Limits = actors.Limits
+
+// DefaultLimits are the limits zero fields of Limits take.
+var DefaultLimits = actors.DefaultLimits
+
+// Errors for work refused by the node's limits.
+var (
+	ErrQueueFull     = actors.ErrQueueFull
+	ErrTooManyQueues = actors.ErrTooManyQueues
+)
 
 // Stats is a snapshot of an engine's figures.
 type Stats = actors.Stats
@@ -173,7 +188,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	sys, err := actors.Start(actors.Options{Policy: e.policy, Spool: spool, Clock: e.cfg.Clock,
-		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers})
+		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers,
+		Limits: e.cfg.Limits})
 	if err != nil {
 		return errors.Join(err, spool.Close())
 	}
@@ -313,4 +329,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 		err = errors.Join(err, spool.Close())
 	}
 	return err
+}
+
+// AuthBasic asks the policy's http_server_validate_auth_basic event whether HTTP basic credentials
+// are good. It refuses them before Start, after Stop, and when the handler fails or is missing.
+func (e *Engine) AuthBasic(user, password string) bool {
+	sys, err := e.system()
+	if err != nil {
+		return false
+	}
+	return sys.AuthBasic(user, password)
 }

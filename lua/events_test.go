@@ -1,6 +1,10 @@
 package lua
 
 import (
+	"bytes"
+	"log/slog"
+	"time"
+
 	"testing"
 
 	"github.com/hookd/hookd/message"
@@ -172,4 +176,53 @@ func TestKumoOn(t *testing.T) {
 		_, err := loadErr("local x = 1\nlocal y = \n")
 		wantErr(t, err, "policy.lua:3:", "syntax error")
 	})
+}
+
+func TestValidateAuthBasic(t *testing.T) {
+	s := newState(t, load(t, `
+local kumo = require 'kumo'
+kumo.on('http_server_validate_auth_basic', function(user, password)
+  if user == 'loop' then while true do end end
+  if user == 'boom' then error('no such user') end
+  return user == 'ops' and password == 'hunter2'
+end)
+`))
+	for _, c := range []struct {
+		user, pass string
+		want       bool
+	}{{"ops", "hunter2", true}, {"ops", "wrong", false}, {"other", "hunter2", false}} {
+		ok, err := s.ValidateAuthBasic(c.user, c.pass)
+		if err != nil || ok != c.want {
+			t.Errorf("ValidateAuthBasic(%q, %q) = %v, %v; want %v", c.user, c.pass, ok, err, c.want)
+		}
+	}
+	ok, err := s.ValidateAuthBasic("boom", "x")
+	if ok {
+		t.Error("a failing handler accepted the credentials")
+	}
+	wantErr(t, err, "policy.lua:5:", "http_server_validate_auth_basic", "no such user")
+
+	none := newState(t, load(t, `local kumo = require 'kumo'`))
+	if ok, err := none.ValidateAuthBasic("ops", "hunter2"); ok || err != nil {
+		t.Errorf("without a handler: %v, %v; want false, nil", ok, err)
+	}
+}
+
+func TestValidateAuthBasicDeadline(t *testing.T) {
+	p, err := LoadSource("policy.lua", []byte(`
+local kumo = require 'kumo'
+kumo.on('http_server_validate_auth_basic', function(user, password)
+  while true do end
+end)
+`), Options{Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)),
+		Deadlines: map[string]time.Duration{"http_server_validate_auth_basic": 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newState(t, p)
+	ok, err := s.ValidateAuthBasic("ops", "x")
+	if ok || !s.Broken() {
+		t.Errorf("ok=%v broken=%v; want a refusal and a discarded state", ok, s.Broken())
+	}
+	wantErr(t, err, "policy.lua:4:", "ran longer than 20ms")
 }

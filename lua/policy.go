@@ -39,14 +39,15 @@ type Options struct {
 // DefaultDeadlines are the deadlines of calls into the policy, by kind. Deliveries get the longest:
 // a send usually waits on an HTTP request, whose own timeout (60 s by default) should end it first.
 var DefaultDeadlines = map[string]time.Duration{
-	"config":                    30 * time.Second, // pre_init, init
-	"should_enqueue_log_record": 5 * time.Second,
-	"get_queue_config":          10 * time.Second,
-	"get_egress_path_config":    10 * time.Second,
-	"constructor":               30 * time.Second,
-	"send":                      90 * time.Second, // send and send_batch
-	"close":                     10 * time.Second,
-	"filter_event":              5 * time.Second,
+	"config":                          30 * time.Second, // pre_init, init
+	"should_enqueue_log_record":       5 * time.Second,
+	"get_queue_config":                10 * time.Second,
+	"get_egress_path_config":          10 * time.Second,
+	"constructor":                     30 * time.Second,
+	"send":                            90 * time.Second, // send and send_batch
+	"close":                           10 * time.Second,
+	"filter_event":                    5 * time.Second,
+	"http_server_validate_auth_basic": 5 * time.Second,
 }
 
 // deadline is the limit for a kind of call (0 = none).

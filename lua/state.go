@@ -264,6 +264,21 @@ func (s *State) Filter(event string, m *Message) (bool, error) {
 	return len(rets) > 0 && glua.LVAsBool(rets[0]), nil
 }
 
+// ValidateAuthBasic asks the policy's http_server_validate_auth_basic handler whether HTTP basic
+// credentials are good. Without a handler nothing is accepted.
+func (s *State) ValidateAuthBasic(user, password string) (bool, error) {
+	const event = "http_server_validate_auth_basic"
+	h, ok := s.single(event)
+	if !ok {
+		return false, nil
+	}
+	rets, err := s.call(event, event, h, glua.LString(user), glua.LString(password))
+	if err != nil {
+		return false, eventError(event, err)
+	}
+	return len(rets) > 0 && glua.LVAsBool(rets[0]), nil
+}
+
 func optString(s *string) glua.LValue {
 	if s == nil {
 		return glua.LNil

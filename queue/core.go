@@ -109,6 +109,7 @@ const (
 	ReasonDrain         = "queue draining"
 	ReasonOverLimit     = "connection_limit lowered"
 	ReasonReload        = "policy reloaded"
+	ReasonSlots         = "another queue needs a session slot"
 )
 
 type session struct {
@@ -314,11 +315,15 @@ func (c *Core) Return(id SessionID, until time.Time, now time.Time) []Action {
 	return c.plan(now, nil)
 }
 
-// CloseIdle closes every idle session (the policy was reloaded: new batches go to new sessions).
-func (c *Core) CloseIdle(now time.Time) []Action {
+// IdleSessions returns the number of open sessions waiting for work.
+func (c *Core) IdleSessions() int { return len(c.idle) }
+
+// CloseIdle closes every idle session, for reason: the policy was reloaded (new batches go to new
+// sessions), or another queue is waiting for a session slot.
+func (c *Core) CloseIdle(reason string, now time.Time) []Action {
 	var acts []Action
 	for _, s := range c.idle {
-		acts = c.endSession(s, ReasonReload, acts)
+		acts = c.endSession(s, reason, acts)
 	}
 	c.idle = c.idle[:0]
 	return c.plan(now, acts)

@@ -29,6 +29,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight deliveries")
 	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token the admin API requires (also: $HOOKD_ADMIN_TOKEN)")
+	var af authFlags
+	fs.StringVar(&af.trusted, "trusted-hosts", "", "comma-separated addresses and CIDR ranges that use the API without credentials, "+
+		"or \"none\" (default: the policy's start_http_listener trusted_hosts, else loopback)")
+	fs.StringVar(&af.tokenFile, "api-token-file", "", "file of bearer tokens (one per line) accepted from any client")
+	fs.StringVar(&af.basicFile, "api-basic-file", "", "file of user:password lines accepted as HTTP basic auth from any client")
+	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
+	var limits engine.Limits
+	fs.IntVar(&limits.MaxQueues, "max-queues", 0, fmt.Sprintf("most queues held at once (default %d)", engine.DefaultLimits.MaxQueues))
+	fs.IntVar(&limits.MaxSessions, "max-sessions", 0, fmt.Sprintf("most delivery sessions connected at once (default %d)", engine.DefaultLimits.MaxSessions))
+	fs.IntVar(&limits.MaxQueued, "max-queued", 0, fmt.Sprintf("most messages queued; new work is refused with 503 past it (default %d)", engine.DefaultLimits.MaxQueued))
 	deadlines := deadlineFlag{}
 	fs.Var(deadlines, "lua-deadline", "KIND=DURATION: stop calls into the policy of that kind after DURATION (repeatable; kinds: "+
 		"config, should_enqueue_log_record, get_queue_config, get_egress_path_config, constructor, send, close, filter_event)")
@@ -46,15 +56,24 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// --spool wins over kumo.define_spool, which wins over ./hookd-data.
 	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool, DefaultSpoolDir: "./hookd-data",
-		LuaDeadlines: deadlines})
+		LuaDeadlines: deadlines, Limits: limits})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	cfg := eng.Policy().Config()
 	addr := firstOf(*listen, "127.0.0.1:8000")
-	if *listen == "" && len(cfg.Listeners) > 0 {
-		addr = cfg.Listeners[0].Listen
+	var listener *lua.ListenerConfig
+	if len(cfg.Listeners) > 0 {
+		listener = cfg.Listeners[0]
+		if *listen == "" {
+			addr = listener.Listen
+		}
+	}
+	auth, err := apiAuth(af, listener, eng.AuthBasic)
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd run:", err)
+		return 2
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -72,8 +91,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hookd run:", err)
 		return 2
 	}
-	srv := &http.Server{Handler: httpapi.New(eng, httpapi.Options{Logger: log, AdminToken: token}),
-		ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(httpapi.New(eng, httpapi.Options{Logger: log, AdminToken: token, Auth: auth}), *headerTimeout)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("hookd running", "policy", *policy, "spool", eng.SpoolDir(), "hooks", len(cfg.Hooks))
@@ -110,6 +128,18 @@ wait:
 	st := eng.Stats()
 	log.Info("stopped", "delivered", st.Delivered, "queued", st.Queued)
 	return 0
+}
+
+// newServer is the API's HTTP server, with every timeout set: a client that sends its headers or
+// body slowly, or never reads the answer, cannot hold a connection for long.
+func newServer(h http.Handler, headerTimeout time.Duration) *http.Server {
+	return &http.Server{Handler: h,
+		ReadHeaderTimeout: headerTimeout,
+		ReadTimeout:       2 * time.Minute, // a 64 MiB body at about 0.5 MB/s
+		WriteTimeout:      3 * time.Minute, // the read, the wait for room in the pipeline, the answer
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 func firstOf(v, def string) string {

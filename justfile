@@ -23,6 +23,11 @@ run *args: build
 demo *args:
     go run ./cmd/hookd demo "$@"
 
+# Load generator: synthetic records through the whole pipeline to a loopback webhook, with
+# throughput, latency, CPU and memory figures (`--baseline` compares with a plain HTTP client).
+bench-load *args:
+    go run ./cmd/hookd bench "$@"
+
 # Run every benchmark once.
 bench:
     go test -run '^$' -bench . -benchmem ./...

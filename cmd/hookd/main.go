@@ -17,6 +17,7 @@ Usage:
   hookd check --policy FILE [--queue NAME]...             load a policy and report what it configures
   hookd sink  [--listen ADDR] [--fail-rate P]             a webhook receiver for testing
   hookd demo  [--records N]                               the whole loop in one process
+  hookd bench [--records N] [--baseline] [--batch N]      a load generator: throughput, latency, CPU, memory
 
 Run "hookd COMMAND -h" for a command's flags.
 `
@@ -31,7 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) int{
-		"run": cmdRun, "check": cmdCheck, "sink": cmdSink, "demo": cmdDemo,
+		"run": cmdRun, "check": cmdCheck, "sink": cmdSink, "demo": cmdDemo, "bench": cmdBench,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hookd/hookd/internal/bench"
+)
+
+func cmdBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: hookd bench [flags]
+
+Load generator: feeds synthetic KumoMTA log records to an engine in this process (or to a running
+node with --target), delivers them to a loopback webhook receiver, and reports throughput, latency
+(Log returned -> webhook received), CPU per record and memory. --baseline first measures a plain Go
+HTTP client posting the same bodies, and reports hookd's figures as multiples of it.
+
+`)
+		fs.PrintDefaults()
+	}
+	var cfg bench.Config
+	fs.IntVar(&cfg.Records, "records", 100000, "synthetic log records to send")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "records per second offered (0: as fast as --concurrency allows)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "outstanding Log calls (or POSTs to --target)")
+	fs.IntVar(&cfg.LogBatch, "log-batch", 1, "records per Log call (or per POST to --target)")
+	fs.IntVar(&cfg.Connections, "connections", 32, "the built-in policy's connection_limit, and the baseline's concurrent requests")
+	fs.IntVar(&cfg.Batch, "batch", 1, "records per webhook request: >1 makes the built-in policy use send_batch with JSON arrays")
+	fs.IntVar(&cfg.MinBatch, "min-batch", 0, "the built-in batch policy's min_batch_size (default: --batch)")
+	fs.DurationVar(&cfg.BatchLatency, "batch-latency", 100*time.Millisecond, "the built-in batch policy's max_batch_latency")
+	mix := fs.String("mix", bench.DefaultMix.String(), "record types and their weights, TYPE=WEIGHT,...")
+	fs.IntVar(&cfg.Queues, "queues", 1, "distinct tenants; the built-in policies give each its own webhook queue")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the record generator and of the receiver's failures")
+	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "fraction of webhook requests the receiver answers 503 (retried by the policy)")
+	fs.StringVar(&cfg.PolicyFile, "policy", "", "a policy of your own instead of the built-in one ($WEBHOOK_URL and {{WEBHOOK_URL}} name the receiver)")
+	fs.StringVar(&cfg.SpoolDir, "spool", "", "spool directory, empty or absent (default: a temporary directory)")
+	fs.BoolVar(&cfg.Memory, "memory", false, "keep the queue in memory instead of a durable spool")
+	fs.StringVar(&cfg.Target, "target", "", "drive the running node at this URL (e.g. http://127.0.0.1:8000) through POST /api/log/v1")
+	fs.StringVar(&cfg.Listen, "listen", "", "the receiver's address (default 127.0.0.1:0; 127.0.0.1:8081 with --target)")
+	fs.BoolVar(&cfg.Baseline, "baseline", false, "first measure a plain Go HTTP client posting the same bodies, and report ratios")
+	fs.BoolVar(&cfg.Dead, "dead", false, "point the policy at a closed port: queue every record and report the memory they take")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "how long each phase waits for deliveries")
+	fs.IntVar(&cfg.DecodeEvery, "decode-every", 100, "the receiver decodes every N-th request in full (1: all; -1: none)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hookd phase to this file")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	quiet := fs.Bool("quiet", false, "no progress display")
+	level := fs.String("log-level", "error", "the engine's log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hookd bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var err error
+	if cfg.Mix, err = bench.ParseMix(*mix); err != nil {
+		fmt.Fprintln(stderr, "hookd bench: --mix:", err)
+		return 2
+	}
+	if cfg.Logger, err = newLogger(stderr, *level); err != nil {
+		fmt.Fprintln(stderr, "hookd bench:", err)
+		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "hookd bench:", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
+	var bar *progressBar
+	if !*quiet {
+		bar = &progressBar{w: stderr, tty: isTerminal(stderr)}
+		cfg.Progress = bar.update
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	bar.end()
+	if rep == nil {
+		fmt.Fprintln(stderr, "hookd bench:", err)
+		if _, bad := errors.AsType[*bench.ConfigError](err); bad {
+			return 2
+		}
+		return 1
+	}
+	if *asJSON {
+		err = errors.Join(err, rep.WriteJSON(stdout))
+	} else {
+		err = errors.Join(err, rep.WriteTable(stdout))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd bench:", err)
+		return 1
+	}
+	if (rep.Hookd != nil && !rep.Hookd.Complete) || (rep.Baseline != nil && !rep.Baseline.Complete) {
+		return 1
+	}
+	return 0
+}
+
+// progressBar shows a phase's progress on stderr: a bar redrawn in place on a terminal, a plain line
+// every two seconds otherwise; each phase ends with a line of its own.
+type progressBar struct {
+	w    io.Writer
+	tty  bool
+	mu   sync.Mutex
+	last time.Time
+	drew bool
+}
+
+func (b *progressBar) update(p bench.Progress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	done := p.Delivered
+	want := p.Expected
+	if want < 0 {
+		want = p.Records
+	}
+	what := "delivered"
+	if want == 0 { // dead-webhook mode: nothing is delivered, everything is queued
+		done, want, what = int(p.Queued), p.Accepted, "queued"
+	}
+	if b.tty {
+		const width = 30
+		filled := width
+		if want > 0 {
+			filled = min(width, done*width/want)
+		}
+		fmt.Fprintf(b.w, "\r%-8s [%s%s] accepted %d/%d, %s %d/%d, %.1fs ", p.Phase, strings.Repeat("#", filled),
+			strings.Repeat(".", width-filled), p.Accepted, p.Records, what, done, want, p.Elapsed.Seconds())
+		b.drew = !p.Done
+		if p.Done {
+			fmt.Fprintln(b.w)
+		}
+		return
+	}
+	if !p.Done && time.Since(b.last) < 2*time.Second {
+		return
+	}
+	b.last = time.Now()
+	fmt.Fprintf(b.w, "%s: accepted %d/%d, %s %d/%d, %.1fs\n", p.Phase, p.Accepted, p.Records, what, done, want,
+		p.Elapsed.Seconds())
+}
+
+// end finishes the bar's line.
+func (b *progressBar) end() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.drew {
+		fmt.Fprintln(b.w)
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -323,3 +323,14 @@ func BenchmarkAppendJSON(b *testing.B) {
 		b.SetBytes(int64(buf.Len()))
 	})
 }
+
+func BenchmarkDecodeRecord(b *testing.B) {
+	raw := benchRecord().AppendJSON(nil)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeRecord(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

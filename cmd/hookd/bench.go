@@ -46,6 +46,7 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "a policy of your own instead of the built-in one ($WEBHOOK_URL and {{WEBHOOK_URL}} name the receiver)")
 	fs.StringVar(&cfg.SpoolDir, "spool", "", "spool directory, empty or absent (default: a temporary directory)")
 	fs.BoolVar(&cfg.Memory, "memory", false, "keep the queue in memory instead of a durable spool")
+	fs.IntVar(&cfg.HookWorkers, "hook-workers", 0, "Lua states per log hook in the engine (default: the engine's, 1)")
 	fs.StringVar(&cfg.Target, "target", "", "drive the running node at this URL (e.g. http://127.0.0.1:8000) through POST /api/log/v1")
 	fs.StringVar(&cfg.Listen, "listen", "", "the receiver's address (default 127.0.0.1:0; 127.0.0.1:8081 with --target)")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "first measure a plain Go HTTP client posting the same bodies, and report ratios")

@@ -48,6 +48,9 @@ type Config struct {
 	SpoolDir string
 	// Memory makes the engine keep its queue in memory instead of a durable spool.
 	Memory bool
+	// HookWorkers is the engine's number of Lua states per log hook (engine.Config.HookWorkers);
+	// 0 keeps the engine's default.
+	HookWorkers int
 	// Target is the base URL of a running `hookd run` node to drive through POST /api/log/v1,
 	// instead of an engine in this process. Its policy must deliver to the receiver (Listen).
 	Target string
@@ -115,6 +118,7 @@ func (c Config) withDefaults() (Config, error) {
 	positive("batch", c.Batch)
 	positive("min batch", c.MinBatch)
 	positive("queues", c.Queues)
+	positive("hook workers", c.HookWorkers)
 	if c.FailRate < 0 || c.FailRate >= 1 {
 		bad("fail rate must be in [0, 1) (got %v): at 1 nothing is ever delivered", c.FailRate)
 	}
@@ -133,7 +137,8 @@ func (c Config) withDefaults() (Config, error) {
 			bad("target %q is not an http(s) URL such as http://127.0.0.1:8000", c.Target)
 		}
 		for name, set := range map[string]bool{"a spool directory": c.SpoolDir != "", "the memory spool": c.Memory,
-			"a policy": c.PolicyFile != "", "dead-webhook mode": c.Dead, "batch": c.Batch > 1, "a CPU profile": c.CPUProfile != nil} {
+			"hook workers": c.HookWorkers > 0,
+			"a policy":     c.PolicyFile != "", "dead-webhook mode": c.Dead, "batch": c.Batch > 1, "a CPU profile": c.CPUProfile != nil} {
 			if set {
 				bad("%s applies to an engine in this process, not to a target node", name)
 			}

@@ -76,7 +76,7 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	ecfg := engine.Config{Policy: name, PolicySource: src, Logger: r.cfg.Logger}
+	ecfg := engine.Config{Policy: name, PolicySource: src, Logger: r.cfg.Logger, HookWorkers: r.cfg.HookWorkers}
 	spoolDir := ""
 	switch {
 	case r.cfg.Memory:

@@ -39,6 +39,7 @@ type Settings struct {
 	Seed         uint64  `json:"seed"`
 	FailRate     float64 `json:"fail_rate"`
 	Policy       string  `json:"policy"`
+	HookWorkers  int     `json:"hook_workers,omitempty"`
 	Target       string  `json:"target,omitempty"`
 	Dead         bool    `json:"dead,omitempty"`
 	GOMAXPROCS   int     `json:"gomaxprocs"`
@@ -57,7 +58,7 @@ func settingsOf(c Config) Settings {
 	}
 	return Settings{Records: c.Records, Rate: c.Rate, Concurrency: c.Concurrency, LogBatch: c.LogBatch,
 		Connections: c.Connections, Batch: c.Batch, MinBatch: c.MinBatch, BatchLatency: c.BatchLatency.String(),
-		Mix: c.Mix.String(), Queues: c.Queues, Seed: c.Seed, FailRate: c.FailRate, Policy: policy,
+		Mix: c.Mix.String(), Queues: c.Queues, Seed: c.Seed, FailRate: c.FailRate, Policy: policy, HookWorkers: c.HookWorkers,
 		Target: c.Target, Dead: c.Dead, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
 }
 
@@ -150,6 +151,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "  offered %s, concurrency %d, %d record(s) per Log call, connections %d, fail rate %g, GOMAXPROCS %d\n",
 		rate, s.Concurrency, s.LogBatch, s.Connections, s.FailRate, s.GOMAXPROCS)
+	if s.HookWorkers > 0 {
+		fmt.Fprintf(w, "  %d Lua states per log hook\n", s.HookWorkers)
+	}
 	if rep.Hookd != nil && rep.Hookd.Spool != "" {
 		fmt.Fprintf(w, "  spool %s, webhook %s\n", rep.Hookd.Spool, rep.WebhookURL)
 	}

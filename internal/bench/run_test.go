@@ -58,7 +58,8 @@ func TestRunInProcess(t *testing.T) {
 		{"one record per POST, durable spool, with a baseline", Config{Baseline: true, Queues: 3}},
 		{"send_batch of 50, memory spool, with a baseline", Config{Batch: 50, MinBatch: 10, Memory: true, Baseline: true,
 			BatchLatency: 20 * time.Millisecond, LogBatch: 7}},
-		{"a fifth of the requests fail, at a set rate", Config{FailRate: 0.2, Batch: 5, Memory: true, Rate: 10000}},
+		{"a fifth of the requests fail, at a set rate", Config{FailRate: 0.2, Batch: 5, Memory: true, Rate: 10000,
+			HookWorkers: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +201,7 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Records: 1, Batch: 5, MinBatch: 6}, "min batch (6) must not exceed batch (5)"},
 		{Config{Records: 1, Target: "localhost:8000"}, "is not an http(s) URL"},
 		{Config{Records: 1, Target: "http://127.0.0.1:8000", Memory: true}, "the memory spool applies to an engine in this process"},
+		{Config{Records: 1, Target: "http://127.0.0.1:8000", HookWorkers: 2}, "hook workers applies to an engine in this process"},
 		{Config{Records: 1, Dead: true, Baseline: true}, "takes neither a baseline nor a fail rate"},
 		{Config{Records: 1, PolicyFile: "p.lua", Batch: 10}, "a policy file decides its own batching"},
 		{Config{Records: 1, Concurrency: -1}, "concurrency must not be negative"},

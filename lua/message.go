@@ -25,6 +25,7 @@ type Message struct {
 	L       *glua.LState // the state the cache below belongs to
 	ud      *glua.LUserData
 	cache   map[string]glua.LValue
+	record  *glua.LTable // the log_record table, once asked for
 	headers []message.Header
 	parsed  bool
 }
@@ -34,7 +35,7 @@ func NewMessage(m *message.Message) *Message { return &Message{Msg: m} }
 
 func (m *Message) userdata(L *glua.LState) *glua.LUserData {
 	if m.L != L || m.ud == nil {
-		m.L, m.cache = L, nil
+		m.L, m.cache, m.record = L, nil, nil
 		m.ud = newUserData(L, m, messageType)
 	}
 	return m.ud
@@ -150,14 +151,19 @@ func msgSetRecipient(L *glua.LState) int {
 func msgGetMeta(L *glua.LState) int {
 	m := checkMsg(L)
 	key := L.CheckString(2)
+	if key == "log_record" && m.Record != nil {
+		if m.record == nil {
+			m.record = lazyRecordTable(L, m.Record)
+		}
+		L.Push(m.record)
+		return 1
+	}
 	if v, ok := m.cache[key]; ok {
 		L.Push(v)
 		return 1
 	}
 	var v glua.LValue = glua.LNil
 	switch raw, ok := m.Msg.Meta[key]; {
-	case key == "log_record" && m.Record != nil:
-		v = recordTable(L, m.Record)
 	case ok:
 		lv, err := luaserde.FromJSON(L, raw)
 		if err != nil {
@@ -186,7 +192,7 @@ func msgSetMeta(L *glua.LState) int {
 	m.Msg.Meta[key] = json.RawMessage(raw)
 	delete(m.cache, key)
 	if key == "log_record" {
-		m.Record = nil
+		m.Record, m.record = nil, nil
 	}
 	return 0
 }

@@ -119,8 +119,21 @@ func BenchmarkGetMetaLogRecord(b *testing.B) {
 			s.L.Pop(1)
 		}
 	})
-	b.Run("converting the record to a table", func(b *testing.B) {
+	b.Run("first read of a new message (lazy table)", func(b *testing.B) {
 		m := hookMessage(t, message.Delivery)
+		ud := m.userdata(s.L)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.record = nil // as for a new message
+			s.L.Push(fn)
+			s.L.Push(ud)
+			s.L.Call(1, 1)
+			s.L.Pop(1)
+		}
+	})
+	b.Run("converting the whole record to a table", func(b *testing.B) {
+		m := hookMessage(t, message.Delivery)
+		b.ReportAllocs()
 		for b.Loop() {
 			recordTable(s.L, m.Record)
 		}

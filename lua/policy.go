@@ -133,6 +133,7 @@ func (p *Policy) newState(configure bool) (*State, error) {
 	L := glua.NewState(glua.Options{SkipOpenLibs: false})
 	s := &State{L: L, policy: p, handlers: map[string][]handler{}, configuring: configure}
 	s.openKumo()
+	installIteration(L)
 	s.setSearchPath()
 	fn := L.NewFunctionFromProto(p.proto)
 	L.Push(fn)

@@ -9,77 +9,95 @@ import (
 	"github.com/hookd/hookd/message"
 )
 
-// recordTable builds the Lua table of a log record straight from its Go fields (no JSON round
-// trip). Null fields are absent, as JSON null is in Lua.
-func recordTable(L *glua.LState, r *message.LogRecord) *glua.LTable {
-	t := L.CreateTable(0, 28)
-	set := func(k string, v glua.LValue) { t.RawSetString(k, v) }
-	str := func(k, v string) { set(k, glua.LString(v)) }
-	opt := func(k string, v *string) {
-		if v != nil {
-			str(k, *v)
+// recordFields turns each field of a log record into its Lua value (nil for a null or absent field,
+// as JSON null is in Lua). The table msg:get_meta('log_record') returns is built from them.
+var recordFields = map[string]func(L *glua.LState, r *message.LogRecord) glua.LValue{
+	"type":   func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LString(r.Type) },
+	"id":     func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LString(r.ID) },
+	"sender": func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LString(r.Sender) },
+	"recipient": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		if len(r.Recipient) == 1 {
+			return glua.LString(r.Recipient[0])
 		}
-	}
-	str("type", string(r.Type))
-	str("id", r.ID)
-	str("sender", r.Sender)
-	if len(r.Recipient) == 1 {
-		str("recipient", r.Recipient[0])
-	} else {
-		rs := L.CreateTable(len(r.Recipient), 0)
-		for _, x := range r.Recipient {
-			rs.Append(glua.LString(x))
+		return stringList(L, r.Recipient)
+	},
+	"queue":    func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LString(r.Queue) },
+	"site":     func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LString(r.Site) },
+	"size":     func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LNumber(r.Size) },
+	"response": func(L *glua.LState, r *message.LogRecord) glua.LValue { return responseTable(L, &r.Response) },
+	"peer_address": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		p := r.PeerAddress
+		if p == nil {
+			return glua.LNil
 		}
-		set("recipient", rs)
-	}
-	str("queue", r.Queue)
-	str("site", r.Site)
-	set("size", glua.LNumber(r.Size))
-	set("response", responseTable(L, &r.Response))
-	if p := r.PeerAddress; p != nil {
 		pt := L.CreateTable(0, 3)
 		pt.RawSetString("name", glua.LString(p.Name))
 		pt.RawSetString("addr", glua.LString(p.Addr))
 		if p.IsSecure {
 			pt.RawSetString("is_secure", glua.LTrue)
 		}
-		set("peer_address", pt)
-	}
-	set("timestamp", glua.LNumber(r.Timestamp))
-	str("event_time", message.FormatTime(r.EventTime))
-	set("created", glua.LNumber(r.Created))
-	str("created_time", message.FormatTime(r.CreatedTime))
-	set("num_attempts", glua.LNumber(r.NumAttempts))
-	str("bounce_classification", r.BounceClassification)
-	opt("egress_pool", r.EgressPool)
-	opt("egress_source", r.EgressSource)
-	rawField(L, t, "source_address", r.SourceAddress)
-	rawField(L, t, "feedback_report", r.FeedbackReport)
-	set("meta", rawMap(L, r.Meta))
-	set("headers", rawMap(L, r.Headers))
-	opt("delivery_protocol", r.DeliveryProtocol)
-	opt("reception_protocol", r.ReceptionProtocol)
-	str("nodeid", r.NodeID)
-	if r.TLSCipher != "" {
-		str("tls_cipher", r.TLSCipher)
-	}
-	if r.TLSProtocolVersion != "" {
-		str("tls_protocol_version", r.TLSProtocolVersion)
-	}
-	if len(r.TLSPeerSubjectName) > 0 {
-		names := L.CreateTable(len(r.TLSPeerSubjectName), 0)
-		for _, n := range r.TLSPeerSubjectName {
-			names.Append(glua.LString(n))
+		return pt
+	},
+	"timestamp": func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LNumber(r.Timestamp) },
+	"event_time": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		return glua.LString(message.FormatTime(r.EventTime))
+	},
+	"created": func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LNumber(r.Created) },
+	"created_time": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		return glua.LString(message.FormatTime(r.CreatedTime))
+	},
+	"num_attempts": func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LNumber(r.NumAttempts) },
+	"bounce_classification": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		return glua.LString(r.BounceClassification)
+	},
+	"egress_pool":        func(L *glua.LState, r *message.LogRecord) glua.LValue { return optString(r.EgressPool) },
+	"egress_source":      func(L *glua.LState, r *message.LogRecord) glua.LValue { return optString(r.EgressSource) },
+	"source_address":     func(L *glua.LState, r *message.LogRecord) glua.LValue { return rawValue(L, r.SourceAddress) },
+	"feedback_report":    func(L *glua.LState, r *message.LogRecord) glua.LValue { return rawValue(L, r.FeedbackReport) },
+	"meta":               func(L *glua.LState, r *message.LogRecord) glua.LValue { return rawMap(L, r.Meta) },
+	"headers":            func(L *glua.LState, r *message.LogRecord) glua.LValue { return rawMap(L, r.Headers) },
+	"delivery_protocol":  func(L *glua.LState, r *message.LogRecord) glua.LValue { return optString(r.DeliveryProtocol) },
+	"reception_protocol": func(L *glua.LState, r *message.LogRecord) glua.LValue { return optString(r.ReceptionProtocol) },
+	"nodeid":             func(L *glua.LState, r *message.LogRecord) glua.LValue { return glua.LString(r.NodeID) },
+	"tls_cipher":         func(L *glua.LState, r *message.LogRecord) glua.LValue { return nonEmpty(r.TLSCipher) },
+	"tls_protocol_version": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		return nonEmpty(r.TLSProtocolVersion)
+	},
+	"tls_peer_subject_name": func(L *glua.LState, r *message.LogRecord) glua.LValue {
+		if len(r.TLSPeerSubjectName) == 0 {
+			return glua.LNil
 		}
-		set("tls_peer_subject_name", names)
-	}
-	if r.ProviderName != "" {
-		str("provider_name", r.ProviderName)
-	}
-	if r.SessionID != "" {
-		str("session_id", r.SessionID)
+		return stringList(L, r.TLSPeerSubjectName)
+	},
+	"provider_name": func(L *glua.LState, r *message.LogRecord) glua.LValue { return nonEmpty(r.ProviderName) },
+	"session_id":    func(L *glua.LState, r *message.LogRecord) glua.LValue { return nonEmpty(r.SessionID) },
+}
+
+// recordTable builds the Lua table of a log record straight from its Go fields (no JSON round
+// trip), every field at once.
+func recordTable(L *glua.LState, r *message.LogRecord) *glua.LTable {
+	t := L.CreateTable(0, len(recordFields))
+	for k, f := range recordFields {
+		if v := f(L, r); v != glua.LNil {
+			t.RawSetString(k, v)
+		}
 	}
 	return t
+}
+
+func stringList(L *glua.LState, xs []string) *glua.LTable {
+	t := L.CreateTable(len(xs), 0)
+	for _, x := range xs {
+		t.Append(glua.LString(x))
+	}
+	return t
+}
+
+func nonEmpty(s string) glua.LValue {
+	if s == "" {
+		return glua.LNil
+	}
+	return glua.LString(s)
 }
 
 func responseTable(L *glua.LState, r *message.Response) *glua.LTable {
@@ -99,13 +117,15 @@ func responseTable(L *glua.LState, r *message.Response) *glua.LTable {
 	return t
 }
 
-func rawField(L *glua.LState, t *glua.LTable, key string, raw []byte) {
+func rawValue(L *glua.LState, raw []byte) glua.LValue {
 	if len(raw) == 0 {
-		return
+		return glua.LNil
 	}
-	if v, err := luaserde.FromJSON(L, raw); err == nil {
-		t.RawSetString(key, v)
+	v, err := luaserde.FromJSON(L, raw)
+	if err != nil {
+		return glua.LNil
 	}
+	return v
 }
 
 func rawMap(L *glua.LState, m map[string]json.RawMessage) *glua.LTable {

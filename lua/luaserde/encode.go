@@ -141,6 +141,7 @@ func (e *encoder) push(tbl *lua.LTable) error {
 func (e *encoder) pop() { e.stack = e.stack[:len(e.stack)-1] }
 
 func (e *encoder) table(tbl *lua.LTable) error {
+	Expand(tbl)
 	if err := e.push(tbl); err != nil {
 		return err
 	}

@@ -60,6 +60,7 @@ func goNumber(f float64) any {
 }
 
 func (c *goConverter) table(tbl *lua.LTable) (any, error) {
+	Expand(tbl)
 	if slices.Contains(c.stack, tbl) {
 		return nil, &encodeError{reason: "table contains itself (cycle)"}
 	}

@@ -5,10 +5,7 @@
 package persistence
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hookd/hookd/message"
@@ -47,60 +44,3 @@ type Spool interface {
 	Close() error
 }
 
-// storedMeta is the JSON a spool keeps beside the body, in the shape of KumoMTA's meta record.
-type storedMeta struct {
-	Sender    string             `json:"sender"`
-	Recipient message.Recipients `json:"recipient"`
-	Meta      message.Meta       `json:"meta"`
-	// LogRecordIsBody says that meta "log_record" is the body without its final newline (true of every
-	// message a log hook builds) and was left out to halve what is stored.
-	LogRecordIsBody bool `json:"log_record_is_body,omitempty"`
-}
-
-// EncodeMeta returns the stored form of a message's envelope and meta.
-func EncodeMeta(m *message.Message) ([]byte, error) {
-	sm := storedMeta{Sender: m.Sender.Email(), Meta: m.Meta}
-	for _, r := range m.Recipients {
-		sm.Recipient = append(sm.Recipient, r.Email())
-	}
-	if sm.Meta == nil {
-		sm.Meta = message.Meta{}
-	}
-	if lr, ok := m.Meta["log_record"]; ok && len(m.Body) > 0 && bytes.Equal(lr, bytes.TrimSuffix(m.Body, []byte("\n"))) {
-		sm.Meta = make(message.Meta, len(m.Meta))
-		for k, v := range m.Meta {
-			if k != "log_record" {
-				sm.Meta[k] = v
-			}
-		}
-		sm.LogRecordIsBody = true
-	}
-	return json.Marshal(sm)
-}
-
-// DecodeMessage rebuilds the message an entry holds.
-func DecodeMessage(e *Entry) (*message.Message, error) {
-	var sm storedMeta
-	if err := json.Unmarshal(e.Meta, &sm); err != nil {
-		return nil, fmt.Errorf("spool entry %s: meta: %w", e.ID, err)
-	}
-	m := &message.Message{ID: e.ID, Meta: sm.Meta, Body: e.Body}
-	if sm.LogRecordIsBody {
-		if m.Meta == nil {
-			m.Meta = message.Meta{}
-		}
-		m.Meta["log_record"] = bytes.TrimSuffix(e.Body, []byte("\n"))
-	}
-	var err error
-	if m.Sender, err = message.ParseAddress(sm.Sender); err != nil {
-		return nil, fmt.Errorf("spool entry %s: sender: %w", e.ID, err)
-	}
-	for _, r := range sm.Recipient {
-		a, err := message.ParseAddress(r)
-		if err != nil {
-			return nil, fmt.Errorf("spool entry %s: recipient: %w", e.ID, err)
-		}
-		m.Recipients = append(m.Recipients, a)
-	}
-	return m, nil
-}

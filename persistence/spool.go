@@ -43,4 +43,3 @@ type Spool interface {
 	// Close flushes what is pending and releases the spool.
 	Close() error
 }
-

@@ -2,8 +2,8 @@
 // records POSTed as one JSON object, a JSON array of objects or NDJSON,
 // counts them, removes duplicates and reports what it saw.
 //
-// It backs `hookd sink`, the receiver of `hookd demo` and `hookd bench`, and
-// the end-to-end tests:
+// It backs `hookd sink`, the receiver of `hookd demo`, and the end-to-end
+// tests (`hookd bench` has a leaner receiver of its own, internal/bench):
 //
 //	webhook sender ──POST──► Sink.ServeHTTP ──► parse body ──► dedup key ──► counters
 //	                            │  (delay, simulated failure)               │

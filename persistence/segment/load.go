@@ -90,36 +90,53 @@ func (s *Store) readFrame(f File, at loc) ([]entry, error) {
 
 type frameKey struct{ seg, off uint32 }
 
-// frameCache keeps the last few decoded frames: consecutive deliveries usually read messages that
-// were written together.
+// frameCache keeps recent frames decoded: the writer adds each frame it writes, and Load adds the
+// frames it reads. Messages are usually delivered soon after they were written, and consecutive
+// deliveries read messages written together, so most loads never touch the disk or the decompressor.
+// It is bounded by frames and by the bytes of the entries it holds.
 type frameCache struct {
-	mu    sync.Mutex
-	max   int
-	order []frameKey
-	m     map[frameKey][]entry
+	mu       sync.Mutex
+	max      int // frames
+	maxBytes int
+	bytes    int
+	order    []frameKey
+	m        map[frameKey]cachedFrame
 }
 
-func (c *frameCache) init(n int) { c.max, c.m = n, make(map[frameKey][]entry, n) }
+type cachedFrame struct {
+	es   []entry
+	size int
+}
+
+func (c *frameCache) init(frames, bytes int) {
+	c.max, c.maxBytes, c.m = frames, bytes, make(map[frameKey]cachedFrame, frames)
+}
 
 func (c *frameCache) get(k frameKey) ([]entry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	es, ok := c.m[k]
-	return es, ok
+	f, ok := c.m[k]
+	return f.es, ok
 }
 
 func (c *frameCache) put(k frameKey, es []entry) {
+	size := 0
+	for i := range es {
+		size += 64 + len(es[i].queue) + len(es[i].meta) + len(es[i].body)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[k]; ok {
+	if _, ok := c.m[k]; ok || size > c.maxBytes {
 		return
 	}
-	if len(c.order) >= c.max {
+	for len(c.order) > 0 && (len(c.order) >= c.max || c.bytes+size > c.maxBytes) {
+		c.bytes -= c.m[c.order[0]].size
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
 	c.order = append(c.order, k)
-	c.m[k] = es
+	c.m[k] = cachedFrame{es: es, size: size}
+	c.bytes += size
 }
 
 func (c *frameCache) dropSegment(seq uint32) {
@@ -128,6 +145,7 @@ func (c *frameCache) dropSegment(seq uint32) {
 	kept := c.order[:0]
 	for _, k := range c.order {
 		if k.seg == seq {
+			c.bytes -= c.m[k].size
 			delete(c.m, k)
 			continue
 		}

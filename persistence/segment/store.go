@@ -141,7 +141,7 @@ func Open(opts Options) (*Store, error) {
 	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), enc: enc, dec: dec,
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
 		stopComp: make(chan struct{}), written: make(chan *written), overlay: map[message.SpoolID]liveness{}}
-	s.cache.init(32)
+	s.cache.init(4096, 16<<20)
 	if err := s.replay(); err != nil {
 		s.closeFiles()
 		return nil, err

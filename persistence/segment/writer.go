@@ -135,6 +135,15 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 		}
 	}
 	s.ovMu.Unlock()
+	if !moves { // what was just written is what will be delivered next
+		es := make([]entry, 0, len(ops))
+		for i := range ops {
+			if !ops[i].skip {
+				es = append(es, ops[i].req.e)
+			}
+		}
+		s.cache.put(frameKey{seg: a.seq, off: uint32(off)}, es)
+	}
 	s.stats.frames.Add(1)
 	s.stats.bytes.Add(uint64(len(frame)))
 	s.stats.entries.Add(uint64(len(ops)))

@@ -80,9 +80,14 @@ func (c *connActor) deliver(w sessionWork) ([]queue.Result, bool) {
 		verdict = queue.Classify(c.call(msgs))
 	}
 	now := c.sys.clock.Now()
-	events := make([]*Event, len(msgs))
-	for i, lm := range msgs {
-		events[i] = messageEvent(c.record(lm, verdict, now), lm.Msg)
+	// A record about a message a log hook built is for local logs only (hooks never see those), so
+	// without local logs it is not even built.
+	locals := len(c.sys.locals) > 0
+	events := make([]*Event, 0, len(msgs))
+	for _, lm := range msgs {
+		if locals || !isHookMessage(lm.Msg) {
+			events = append(events, messageEvent(c.record(lm, verdict, now), lm.Msg))
+		}
 		results = append(results, queue.Result{ID: lm.Msg.ID, Disposition: verdict.Disposition})
 	}
 	c.count(verdict.Disposition, len(msgs))

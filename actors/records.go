@@ -43,3 +43,8 @@ func messageEvent(r *message.LogRecord, m *message.Message) *Event {
 		return hs
 	}}
 }
+
+// isHookMessage reports a message a log hook built (its reception_protocol is "LogRecord").
+func isHookMessage(m *message.Message) bool {
+	return string(m.Meta["reception_protocol"]) == `"LogRecord"`
+}

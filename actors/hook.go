@@ -64,7 +64,7 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 		settle(nil)
 		return
 	}
-	var body []byte
+	var body, recJSON []byte
 	if t := h.cfg.TemplateFor(rec.Type); t != nil {
 		out, err := t.Render(rec)
 		if err != nil {
@@ -75,11 +75,12 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 		body = out
 	} else {
 		body = rec.AppendJSON(make([]byte, 0, 1024))
+		recJSON = body[:len(body):len(body)] // the body is the record: share it
 	}
 	if len(body) == 0 || body[len(body)-1] != '\n' {
 		body = append(body, '\n')
 	}
-	m, err := message.NewHookMessage(rec, h.sys.ids.New(h.sys.clock.Now()), body)
+	m, err := message.NewHookMessageJSON(rec, h.sys.ids.New(h.sys.clock.Now()), body, recJSON)
 	if err != nil {
 		h.fail(rec, err)
 		settle(nil)

@@ -141,6 +141,12 @@ func CaptureMeta(meta Meta, names []string) map[string]json.RawMessage {
 // "log_record" is set to the record as a JSON object and
 // "reception_protocol" to "LogRecord". The body is used as given.
 func NewHookMessage(rec *LogRecord, id SpoolID, body []byte) (*Message, error) {
+	return NewHookMessageJSON(rec, id, body, nil)
+}
+
+// NewHookMessageJSON is NewHookMessage for a caller that has the record's JSON already (recJSON,
+// AppendJSON's output; nil to have it built): the message's meta "log_record" shares its memory.
+func NewHookMessageJSON(rec *LogRecord, id SpoolID, body, recJSON []byte) (*Message, error) {
 	sender, err := ParseAddress(rec.Sender)
 	if err != nil {
 		return nil, fmt.Errorf("sender: %w", err)
@@ -158,7 +164,10 @@ func NewHookMessage(rec *LogRecord, id SpoolID, body []byte) (*Message, error) {
 	for k, v := range rec.Meta {
 		meta[k] = bytes.Clone(v)
 	}
-	meta["log_record"] = rec.AppendJSON(nil)
+	if recJSON == nil {
+		recJSON = rec.AppendJSON(nil)
+	}
+	meta["log_record"] = recJSON
 	meta.SetString("reception_protocol", "LogRecord")
 	return &Message{
 		ID:         id,

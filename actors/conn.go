@@ -24,6 +24,7 @@ type connActor struct {
 	state   *lua.State
 	conn    *lua.Connection
 	slot    bool // holds one of the node's session slots (Limits.MaxSessions)
+	worker  *worker
 }
 
 func newConnActor(sys *System, info *sessionInfo, id queue.SessionID) *connActor {
@@ -34,17 +35,21 @@ func (c *connActor) Receive(ctx *actor.Context) {
 	switch m := ctx.Message().(type) {
 	case actor.Started:
 		c.sys.stats.sessions.Add(1)
+		c.worker = newWorker()
 	case actor.Stopped:
-		c.shutdown()
+		c.worker.do(c.shutdown)
+		c.worker.stop()
 		c.sys.stats.sessions.Add(-1)
 	case sessionWork:
-		results, closed := c.deliver(m)
+		var results []queue.Result
+		var closed bool
+		c.worker.do(func() { results, closed = c.deliver(m) })
 		ctx.Send(c.info.queuePID, sessionDone{session: c.session, results: results, closed: closed})
 		if closed {
 			ctx.Engine().Poison(ctx.PID())
 		}
 	case closeSession:
-		c.shutdown()
+		c.worker.do(c.shutdown)
 		ctx.Engine().Poison(ctx.PID())
 	}
 }

@@ -17,16 +17,19 @@ type hookWorker struct {
 	cfg    *lua.HookConfig
 	state  *lua.State
 	err    error // why the state could not be built
+	worker *worker
 }
 
 func (h *hookWorker) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
+		h.worker = newWorker()
 		h.state, h.err = h.sys.Policy().NewState()
 		if h.err != nil {
 			h.sys.log.Error("log hook cannot load the policy; its records will be dropped", "hook", h.cfg.Name, "error", h.err)
 		}
 	case actor.Stopped:
+		h.worker.stop()
 		h.state.Close()
 		h.state = nil
 	case hookBatch:
@@ -37,10 +40,12 @@ func (h *hookWorker) Receive(c *actor.Context) {
 				h.sys.log.Error("log hook cannot load the reloaded policy", "hook", h.cfg.Name, "error", h.err)
 			}
 		}
-		for _, rec := range m.records {
-			h.process(rec, m.ack)
-			m.credits.Release(1)
-		}
+		h.worker.do(func() {
+			for _, rec := range m.records {
+				h.process(rec, m.ack)
+				m.credits.Release(1)
+			}
+		})
 	}
 }
 

@@ -150,3 +150,29 @@ func (p *panicky) Receive(c *actor.Context) {
 	}
 	p.got <- p.seen
 }
+
+func TestWorkerRunsJobsInOrderAndRaisesTheirPanics(t *testing.T) {
+	w := newWorker()
+	defer w.stop()
+	var got []int
+	for i := range 3 {
+		w.do(func() { got = append(got, i) })
+	}
+	if len(got) != 3 || got[0] != 0 || got[2] != 2 {
+		t.Fatalf("jobs ran as %v", got)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Fatalf("recovered %v, want the job's panic", r)
+			}
+		}()
+		w.do(func() { panic("boom") })
+		t.Fatal("the job's panic was swallowed")
+	}()
+	ran := false
+	w.do(func() { ran = true }) // the worker survives a panicking job
+	if !ran {
+		t.Fatal("no job ran after a panic")
+	}
+}

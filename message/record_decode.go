@@ -5,9 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"time"
 )
+
+// The decoder reads a record in two steps: splitRecord scans the whole
+// input once, checking its syntax and noting where the value of each known
+// member is, then the values are decoded one by one in serialization order,
+// so the first bad field in that order is the one reported. It gives the
+// same records and the same errors as decoding with encoding/json into a
+// map of raw members (its predecessor, kept in decode_oracle_test.go):
+// unknown members are skipped, a repeated key counts only with its last
+// value, strings are unquoted as encoding/json unquotes them, and raw
+// members (meta, headers, source_address, feedback_report) are copied
+// verbatim.
 
 // UnmarshalJSON decodes a record written by MarshalJSON, and tolerates what
 // other producers write: unknown fields are ignored, missing or null fields
@@ -28,222 +37,194 @@ func (r *LogRecord) UnmarshalJSON(b []byte) error {
 // DecodeRecord decodes one JSON log record like UnmarshalJSON and also
 // requires that b is an object whose "type" is one of the 14 record types.
 func DecodeRecord(b []byte) (*LogRecord, error) {
-	var r LogRecord
-	fields, err := r.decode(b)
+	r := new(LogRecord)
+	typ, err := r.decode(b)
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := fields["type"]
-	if !ok || jsonKind(raw) == "null" {
+	if typ == nil || typ[0] == 'n' {
 		return nil, fieldErrorf("type", "missing")
 	}
 	if !r.Type.Valid() {
 		return nil, fieldErrorf("type", "unknown record type %q", r.Type)
 	}
-	return &r, nil
+	return r, nil
 }
 
-// decode resets r, fills it from the JSON object b and returns the object's
-// raw fields. Fields are read in serialization order, so the first bad field
-// in that order is the one reported.
-func (r *LogRecord) decode(b []byte) (map[string]json.RawMessage, error) {
+// The members of a record, in serialization order.
+const (
+	fType = iota
+	fID
+	fSender
+	fRecipient
+	fQueue
+	fSite
+	fSize
+	fResponse
+	fPeerAddress
+	fTimestamp
+	fEventTime
+	fCreated
+	fCreatedTime
+	fNumAttempts
+	fBounceClassification
+	fEgressPool
+	fEgressSource
+	fSourceAddress
+	fFeedbackReport
+	fMeta
+	fHeaders
+	fDeliveryProtocol
+	fReceptionProtocol
+	fNodeID
+	fTLSCipher
+	fTLSProtocolVersion
+	fTLSPeerSubjectName
+	fProviderName
+	fSessionID
+	numRecordFields
+)
+
+var recordFields = []string{
+	fType: "type", fID: "id", fSender: "sender", fRecipient: "recipient", fQueue: "queue",
+	fSite: "site", fSize: "size", fResponse: "response", fPeerAddress: "peer_address",
+	fTimestamp: "timestamp", fEventTime: "event_time", fCreated: "created",
+	fCreatedTime: "created_time", fNumAttempts: "num_attempts",
+	fBounceClassification: "bounce_classification", fEgressPool: "egress_pool",
+	fEgressSource: "egress_source", fSourceAddress: "source_address",
+	fFeedbackReport: "feedback_report", fMeta: "meta", fHeaders: "headers",
+	fDeliveryProtocol: "delivery_protocol", fReceptionProtocol: "reception_protocol",
+	fNodeID: "nodeid", fTLSCipher: "tls_cipher", fTLSProtocolVersion: "tls_protocol_version",
+	fTLSPeerSubjectName: "tls_peer_subject_name", fProviderName: "provider_name",
+	fSessionID: "session_id",
+}
+
+var (
+	responseFields = []string{"code", "enhanced_code", "content", "command"}
+	enhancedFields = []string{"class", "subject", "detail"}
+	peerFields     = []string{"name", "addr", "is_secure"}
+)
+
+// decode resets r and fills it from the JSON object b. It returns the raw
+// value of the "type" member, nil when there is none.
+func (r *LogRecord) decode(b []byte) ([]byte, error) {
 	*r = LogRecord{}
-	fields, err := decodeTopObject(b)
-	if err != nil {
-		return nil, err
+	var v [numRecordFields][]byte
+	if !splitRecord(b, &v) {
+		return nil, topLevelError(b)
 	}
-	o := objectReader{fields: fields}
-	var typ string
-	o.str("type", &typ)
-	r.Type = RecordType(typ)
-	o.str("id", &r.ID)
-	o.str("sender", &r.Sender)
-	o.recipients("recipient", &r.Recipient)
-	o.str("queue", &r.Queue)
-	o.str("site", &r.Site)
-	r.Size = o.uint("size", 64)
-	o.response("response", &r.Response)
-	o.peer("peer_address", &r.PeerAddress)
-	r.Timestamp = o.int("timestamp")
-	o.time("event_time", &r.EventTime)
-	r.Created = o.int("created")
-	o.time("created_time", &r.CreatedTime)
-	r.NumAttempts = uint16(o.uint("num_attempts", 16))
-	o.str("bounce_classification", &r.BounceClassification)
-	o.optStr("egress_pool", &r.EgressPool)
-	o.optStr("egress_source", &r.EgressSource)
-	o.any("source_address", &r.SourceAddress)
-	o.any("feedback_report", &r.FeedbackReport)
-	o.object("meta", &r.Meta)
-	o.object("headers", &r.Headers)
-	o.optStr("delivery_protocol", &r.DeliveryProtocol)
-	o.optStr("reception_protocol", &r.ReceptionProtocol)
-	o.str("nodeid", &r.NodeID)
-	o.str("tls_cipher", &r.TLSCipher)
-	o.str("tls_protocol_version", &r.TLSProtocolVersion)
-	o.strList("tls_peer_subject_name", &r.TLSPeerSubjectName)
-	o.str("provider_name", &r.ProviderName)
-	o.str("session_id", &r.SessionID)
-	if o.err != nil {
+	var d valueReader
+	textRoom := 0
+	for f, raw := range v {
+		switch f {
+		case fSourceAddress, fFeedbackReport, fMeta, fHeaders:
+			d.rawRoom += len(raw)
+		case fEventTime, fCreatedTime:
+		default:
+			textRoom += len(raw)
+		}
+	}
+	d.text.Grow(textRoom)
+	r.Type = d.recordType(v[fType])
+	d.str("id", v[fID], &r.ID)
+	d.str("sender", v[fSender], &r.Sender)
+	r.Recipient = d.recipients("recipient", v[fRecipient])
+	d.str("queue", v[fQueue], &r.Queue)
+	d.str("site", v[fSite], &r.Site)
+	r.Size = d.uint("size", v[fSize], 64)
+	d.response(v[fResponse], &r.Response)
+	r.PeerAddress = d.peer(v[fPeerAddress])
+	r.Timestamp = d.int("timestamp", v[fTimestamp])
+	r.EventTime = d.time("event_time", v[fEventTime])
+	r.Created = d.int("created", v[fCreated])
+	r.CreatedTime = d.time("created_time", v[fCreatedTime])
+	r.NumAttempts = uint16(d.uint("num_attempts", v[fNumAttempts], 16))
+	d.str("bounce_classification", v[fBounceClassification], &r.BounceClassification)
+	r.EgressPool = d.optStr("egress_pool", v[fEgressPool])
+	r.EgressSource = d.optStr("egress_source", v[fEgressSource])
+	r.SourceAddress = d.raw(v[fSourceAddress])
+	r.FeedbackReport = d.raw(v[fFeedbackReport])
+	r.Meta = d.rawMap("meta", v[fMeta])
+	r.Headers = d.rawMap("headers", v[fHeaders])
+	r.DeliveryProtocol = d.optStr("delivery_protocol", v[fDeliveryProtocol])
+	r.ReceptionProtocol = d.optStr("reception_protocol", v[fReceptionProtocol])
+	d.str("nodeid", v[fNodeID], &r.NodeID)
+	d.str("tls_cipher", v[fTLSCipher], &r.TLSCipher)
+	d.str("tls_protocol_version", v[fTLSProtocolVersion], &r.TLSProtocolVersion)
+	r.TLSPeerSubjectName = d.strList("tls_peer_subject_name", v[fTLSPeerSubjectName])
+	d.str("provider_name", v[fProviderName], &r.ProviderName)
+	d.str("session_id", v[fSessionID], &r.SessionID)
+	if d.err != nil {
 		*r = LogRecord{}
-		return nil, o.err
+		return nil, d.err
 	}
-	return fields, nil
+	d.finish()
+	return v[fType], nil
 }
 
-// objectReader reads typed members out of a decoded JSON object. It keeps
-// the first error and ignores every call after it; absent members leave
-// their destination untouched.
-type objectReader struct {
-	fields map[string]json.RawMessage
-	prefix string // prepended to member names in errors, e.g. "response."
-	err    error
+// splitRecord reports whether b is a single JSON object with nothing but
+// whitespace around it, and puts the raw value of each record member in
+// v[f], the last one when a key repeats.
+func splitRecord(b []byte, v *[numRecordFields][]byte) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	it := memberIter{b: b, i: i + 1, depth: 1}
+	split(&it, recordFields, v[:])
+	return !it.bad && skipSpace(b, it.i) == len(b)
 }
 
-// member returns the raw value of name when it is present and no error has
-// happened yet.
-func (o *objectReader) member(name string) ([]byte, bool) {
-	if o.err != nil {
-		return nil, false
-	}
-	raw, ok := o.fields[name]
-	return raw, ok
-}
-
-func (o *objectReader) str(name string, dst *string) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeString(o.prefix+name, raw)
-	}
-}
-
-func (o *objectReader) optStr(name string, dst **string) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeOptString(o.prefix+name, raw)
-	}
-}
-
-func (o *objectReader) boolean(name string, dst *bool) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeBool(o.prefix+name, raw)
-	}
-}
-
-func (o *objectReader) uint(name string, bits int) (n uint64) {
-	if raw, ok := o.member(name); ok {
-		n, o.err = decodeUint(o.prefix+name, raw, bits)
-	}
-	return n
-}
-
-func (o *objectReader) int(name string) (n int64) {
-	if raw, ok := o.member(name); ok {
-		n, o.err = decodeInt(o.prefix+name, raw)
-	}
-	return n
-}
-
-func (o *objectReader) time(name string, dst *time.Time) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeTime(o.prefix+name, raw)
-	}
-}
-
-func (o *objectReader) any(name string, dst *json.RawMessage) {
-	if raw, ok := o.member(name); ok {
-		*dst = decodeAny(raw)
-	}
-}
-
-func (o *objectReader) object(name string, dst *map[string]json.RawMessage) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeObject(o.prefix+name, raw)
-	}
-}
-
-func (o *objectReader) strList(name string, dst *[]string) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeStringList(o.prefix+name, raw)
-	}
-}
-
-func (o *objectReader) recipients(name string, dst *Recipients) {
-	if raw, ok := o.member(name); ok {
-		*dst, o.err = decodeRecipients(o.prefix+name, raw)
-	}
-}
-
-// sub returns a reader for the object member name, or nil when the member
-// is absent or null or an error has happened.
-func (o *objectReader) sub(name string) *objectReader {
-	raw, ok := o.member(name)
-	if !ok {
-		return nil
-	}
-	fields, err := decodeObject(o.prefix+name, raw)
-	if err != nil || fields == nil {
-		o.err = err
-		return nil
-	}
-	return &objectReader{fields: fields, prefix: o.prefix + name + "."}
-}
-
-func (o *objectReader) response(name string, dst *Response) {
-	sub := o.sub(name)
-	if sub == nil {
-		return
-	}
-	dst.Code = uint16(sub.uint("code", 16))
-	if e := sub.sub("enhanced_code"); e != nil {
-		code := EnhancedCode{
-			Class:   uint8(e.uint("class", 8)),
-			Subject: uint16(e.uint("subject", 16)),
-			Detail:  uint16(e.uint("detail", 16)),
+// split reads the rest of the object it walks and puts the raw value of
+// the member named names[k] in vals[k], the last one when a key repeats.
+func split(it *memberIter, names []string, vals [][]byte) {
+	var buf [32]byte
+	next := 0 // members usually come in the order of names
+	for {
+		key, val, ok := it.next()
+		if !ok {
+			return
 		}
-		if sub.err = e.err; sub.err == nil {
-			dst.Enhanced = &code
+		k := next
+		if k >= len(names) || string(key) != names[k] {
+			if bytes.IndexByte(key, '\\') >= 0 {
+				key = appendUnquoted(buf[:0], key)
+			}
+			k = indexOf(names, key)
+		}
+		if k >= 0 {
+			vals[k] = val
+			next = k + 1
 		}
 	}
-	sub.str("content", &dst.Content)
-	sub.optStr("command", &dst.Command)
-	o.err = sub.err
 }
 
-func (o *objectReader) peer(name string, dst **PeerAddress) {
-	sub := o.sub(name)
-	if sub == nil {
-		return
+func indexOf(names []string, key []byte) int {
+	for k, name := range names {
+		if string(key) == name {
+			return k
+		}
 	}
-	var p PeerAddress
-	sub.str("name", &p.Name)
-	sub.str("addr", &p.Addr)
-	sub.boolean("is_secure", &p.IsSecure)
-	if o.err = sub.err; o.err == nil {
-		*dst = &p
-	}
+	return -1
 }
 
-// decodeTopObject splits a JSON object into its raw members.
-func decodeTopObject(b []byte) (map[string]json.RawMessage, error) {
+// topLevelError says why the record scanner rejected b, in the words of
+// the encoding/json-based decoder it replaced.
+func topLevelError(b []byte) error {
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, errors.New("empty input: expected a JSON object")
+		return errors.New("empty input: expected a JSON object")
 	}
 	if !json.Valid(b) {
 		var fields map[string]json.RawMessage
 		err := json.Unmarshal(b, &fields)
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return nil, fmt.Errorf("invalid JSON at offset %d: %v", syn.Offset, syn)
+			return fmt.Errorf("invalid JSON at offset %d: %v", syn.Offset, syn)
 		}
-		return nil, fmt.Errorf("invalid JSON: %v", err)
+		return fmt.Errorf("invalid JSON: %v", err)
 	}
-	if k := jsonKind(b); k != "object" {
-		return nil, fmt.Errorf("expected a JSON object, got %s", k)
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %v", err)
-	}
-	return fields, nil
+	// The scanner accepts every valid object, so b is something else.
+	return fmt.Errorf("expected a JSON object, got %s", jsonKind(b))
 }
 
 // jsonKind names the type of a JSON value from its first significant byte.
@@ -271,172 +252,28 @@ func expected(field, want string, raw []byte) error {
 	return fieldErrorf(field, "expected %s, got %s", want, jsonKind(raw))
 }
 
-func decodeString(field string, raw []byte) (string, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return "", nil
-	case "string":
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fieldErrorf(field, "%v", err)
-		}
-		return s, nil
-	}
-	return "", expected(field, "string", raw)
-}
-
-func decodeOptString(field string, raw []byte) (*string, error) {
-	if jsonKind(raw) == "null" {
-		return nil, nil
-	}
-	s, err := decodeString(field, raw)
-	if err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-func decodeBool(field string, raw []byte) (bool, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return false, nil
-	case "boolean":
-		return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("true")), nil
-	}
-	return false, expected(field, "boolean", raw)
-}
-
-// decodeUint decodes an unsigned integer that fits in bits bits.
-func decodeUint(field string, raw []byte, bits int) (uint64, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return 0, nil
-	case "number":
-	default:
-		return 0, expected(field, "number", raw)
-	}
-	text := string(bytes.TrimSpace(raw))
-	n, err := strconv.ParseUint(text, 10, bits)
-	if err == nil {
-		return n, nil
-	}
-	if errors.Is(err, strconv.ErrRange) {
-		return 0, fieldErrorf(field, "%s is out of range for u%d", text, bits)
-	}
-	return 0, fieldErrorf(field, "expected an unsigned integer, got %s", text)
-}
-
-func decodeInt(field string, raw []byte) (int64, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return 0, nil
-	case "number":
-	default:
-		return 0, expected(field, "number", raw)
-	}
-	text := string(bytes.TrimSpace(raw))
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err == nil {
-		return n, nil
-	}
-	if errors.Is(err, strconv.ErrRange) {
-		return 0, fieldErrorf(field, "%s is out of range for i64", text)
-	}
-	return 0, fieldErrorf(field, "expected an integer, got %s", text)
-}
-
-func decodeTime(field string, raw []byte) (time.Time, error) {
-	if jsonKind(raw) == "null" {
-		return time.Time{}, nil
-	}
-	s, err := decodeString(field, raw)
-	if err != nil {
-		return time.Time{}, err
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fieldErrorf(field, "expected an RFC 3339 time, got %q", s)
-	}
-	// RFC 3339 has four-digit years; an offset can push the UTC time out.
-	if y := t.UTC().Year(); y < 0 || y > 9999 {
-		return time.Time{}, fieldErrorf(field, "time %q is outside years 0000-9999 in UTC", s)
-	}
-	return t.UTC(), nil
-}
-
-// decodeAny keeps any JSON value except null as raw bytes.
-func decodeAny(raw []byte) json.RawMessage {
-	if jsonKind(raw) == "null" {
-		return nil
-	}
-	return bytes.Clone(bytes.TrimSpace(raw))
-}
-
-func decodeObject(field string, raw []byte) (map[string]json.RawMessage, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return nil, nil
-	case "object":
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fieldErrorf(field, "%v", err)
-		}
-		return m, nil
-	}
-	return nil, expected(field, "object", raw)
-}
-
-func decodeStringList(field string, raw []byte) ([]string, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return nil, nil
-	case "array":
-	default:
-		return nil, expected(field, "array", raw)
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fieldErrorf(field, "%v", err)
-	}
-	out := make([]string, len(items))
-	for i, item := range items {
-		elem := fmt.Sprintf("%s[%d]", field, i)
-		if jsonKind(item) != "string" {
-			return nil, expected(elem, "string", item)
-		}
-		s, err := decodeString(elem, item)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = s
-	}
-	return out, nil
-}
-
-func decodeRecipients(field string, raw []byte) (Recipients, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return nil, nil
-	case "string":
-		s, err := decodeString(field, raw)
-		if err != nil {
-			return nil, err
-		}
-		return Recipients{s}, nil
-	case "array":
-		list, err := decodeStringList(field, raw)
-		return Recipients(list), err
-	}
-	return nil, expected(field, "string or array", raw)
-}
-
 // UnmarshalJSON accepts a bare string (one recipient), an array of strings
 // or null (no recipients).
 func (rs *Recipients) UnmarshalJSON(b []byte) error {
-	list, err := decodeRecipients("recipient", b)
-	if err != nil {
-		return err
+	i := skipSpace(b, 0)
+	switch {
+	case i < len(b) && b[i] == 'n':
+		*rs = nil
+		return nil
+	case i < len(b) && (b[i] == '"' || b[i] == '['):
+		end := skipValue(b, i, 0)
+		if end < 0 || skipSpace(b, end) != len(b) {
+			var v any
+			return fieldErrorf("recipient", "%v", json.Unmarshal(b, &v))
+		}
+		var d valueReader
+		list := d.recipients("recipient", b[i:end])
+		if d.err != nil {
+			return d.err
+		}
+		d.finish()
+		*rs = list
+		return nil
 	}
-	*rs = list
-	return nil
+	return expected("recipient", "string or array", b)
 }

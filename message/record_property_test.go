@@ -326,11 +326,21 @@ func BenchmarkAppendJSON(b *testing.B) {
 
 func BenchmarkDecodeRecord(b *testing.B) {
 	raw := benchRecord().AppendJSON(nil)
-	b.SetBytes(int64(len(raw)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeRecord(raw); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name   string
+		decode func([]byte) (*LogRecord, error)
+	}{
+		{fmt.Sprintf("scanner/%dB", len(raw)), DecodeRecord},
+		{"encoding-json-oracle", oracleDecodeRecord},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -34,6 +34,30 @@ type State struct {
 	configuring bool   // true only in the state that runs pre_init and init
 	broken      bool   // set when the state must not be reused
 	closed      bool
+	watch       *watchdog // stops a call past its deadline; nil until the first call with one
+}
+
+// watchdog interrupts a call that runs past its deadline. The state keeps one context for its whole
+// life and one timer, re-armed for each call: a fresh context per call cost more than the handlers
+// that commonly run under it. Once the timer fires the context stays cancelled, and the state is
+// discarded.
+type watchdog struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	armed  bool
+}
+
+func (s *State) watchdog() *watchdog {
+	if s.watch == nil {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		w := &watchdog{ctx: ctx, cancel: cancel}
+		w.timer = time.AfterFunc(time.Hour, func() { cancel(context.DeadlineExceeded) })
+		w.timer.Stop()
+		s.L.SetContext(ctx)
+		s.watch = w
+	}
+	return s.watch
 }
 
 // Policy returns the policy this state runs.
@@ -45,6 +69,10 @@ func (s *State) Close() {
 		return
 	}
 	s.closed = true
+	if s.watch != nil {
+		s.watch.timer.Stop()
+		s.watch.cancel(nil)
+	}
 	s.L.Close()
 }
 
@@ -62,7 +90,8 @@ type DeadlineError struct {
 }
 
 func (e *DeadlineError) Error() string {
-	loc := strings.TrimSuffix(strings.TrimSuffix(e.Where, "context deadline exceeded"), " ")
+	loc := strings.TrimSuffix(e.Where, "context deadline exceeded")
+	loc = strings.TrimSuffix(strings.TrimSuffix(loc, "context canceled"), " ")
 	return fmt.Sprintf("%s %s ran longer than %s and was stopped", loc, e.Event, e.Limit)
 }
 
@@ -127,12 +156,19 @@ func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua
 	prev := s.current
 	s.current = event
 	defer func() { s.current = prev }()
-	if d := s.policy.opts.deadline(kind); d > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		L.SetContext(ctx)
+	if d := s.policy.opts.deadline(kind); d > 0 && (s.watch == nil || !s.watch.armed) {
+		w := s.watchdog()
+		if w.ctx.Err() != nil { // stopped before: never run anything in this state again
+			s.broken = true
+			return nil, &DeadlineError{Event: event, Limit: d, Where: "(a state stopped earlier)"}
+		}
+		w.armed = true
+		w.timer.Reset(d)
 		defer func() {
-			cancel()
-			L.RemoveContext()
+			w.armed = false
+			if !w.timer.Stop() && w.ctx.Err() != nil {
+				s.broken = true // the timer fired, perhaps just as the call returned
+			}
 		}()
 	}
 	base := L.GetTop()

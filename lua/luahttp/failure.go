@@ -30,7 +30,7 @@ func (ex *exchange) failure(ctx context.Context, err error) error {
 	switch {
 	case context.Cause(ctx) == errRequestTimeout:
 		return fmt.Errorf("kumo.http: %s timed out after %v (%s)", target, ex.timeout, where)
-	case errors.Is(ex.parent.Err(), context.DeadlineExceeded):
+	case errors.Is(ex.parent.Err(), context.DeadlineExceeded) || errors.Is(context.Cause(ex.parent), context.DeadlineExceeded):
 		return fmt.Errorf("kumo.http: %s was stopped by the caller's deadline: %v (after %v, %s; the request timeout is %v)",
 			target, context.Cause(ex.parent), elapsed, where, ex.timeout)
 	case ex.parent.Err() != nil:

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -134,10 +135,20 @@ func appendOptString(dst []byte, s *string) []byte {
 // An empty value, or one that is not valid JSON, is written as null so that
 // the output is always valid JSON; MarshalJSON reports such values instead.
 func appendRaw(dst []byte, raw []byte) []byte {
-	if len(raw) == 0 || !json.Valid(raw) {
+	if len(raw) == 0 || !validJSON(raw) {
 		return append(dst, "null"...)
 	}
+	if bytes.IndexAny(raw, " \t\r\n") < 0 {
+		return append(dst, raw...) // already compact
+	}
 	return appendCompact(dst, raw)
+}
+
+// validJSON is json.Valid, by the record decoder's scanner (which accepts exactly what json.Valid
+// does, several times faster).
+func validJSON(b []byte) bool {
+	end := skipValue(b, skipSpace(b, 0), 0)
+	return end >= 0 && skipSpace(b, end) == len(b)
 }
 
 // appendCompact copies a valid JSON value, dropping whitespace that lies

@@ -54,6 +54,7 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "how long each phase waits for deliveries")
 	fs.IntVar(&cfg.DecodeEvery, "decode-every", 100, "the receiver decodes every N-th request in full (1: all; -1: none)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hookd phase to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile, taken when the last record was accepted, to this file")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress display")
 	level := fs.String("log-level", "error", "the engine's log level: debug, info, warn, error")
@@ -81,6 +82,15 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 		}
 		defer f.Close()
 		cfg.CPUProfile = f
+	}
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "hookd bench:", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.MemProfile = f
 	}
 	var bar *progressBar
 	if !*quiet {

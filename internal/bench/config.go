@@ -69,6 +69,8 @@ type Config struct {
 	DecodeEvery int
 	// CPUProfile, when set, receives a pprof CPU profile of the hookd phase.
 	CPUProfile io.Writer
+	// MemProfile, when set, receives a pprof heap profile taken when the last record was accepted.
+	MemProfile io.Writer
 	// Progress, when set, is called a few times a second while a phase runs.
 	Progress func(Progress)
 	// Logger receives the engine's logs. Default: errors only, to stderr.
@@ -138,7 +140,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		for name, set := range map[string]bool{"a spool directory": c.SpoolDir != "", "the memory spool": c.Memory,
 			"hook workers": c.HookWorkers > 0,
-			"a policy":     c.PolicyFile != "", "dead-webhook mode": c.Dead, "batch": c.Batch > 1, "a CPU profile": c.CPUProfile != nil} {
+			"a policy":     c.PolicyFile != "", "dead-webhook mode": c.Dead, "batch": c.Batch > 1, "a CPU profile": c.CPUProfile != nil,
+			"a heap profile": c.MemProfile != nil} {
 			if set {
 				bad("%s applies to an engine in this process, not to a target node", name)
 			}

@@ -150,6 +150,11 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 		})
 	}
 	wg.Wait()
+	if r.cfg.MemProfile != nil {
+		if err := pprof.Lookup("heap").WriteTo(r.cfg.MemProfile, 0); err != nil {
+			return nil, fmt.Errorf("heap profile: %w", err)
+		}
+	}
 	kept := int64(eng.Stats().Kept)
 	var waitErr error
 	if r.cfg.Dead {

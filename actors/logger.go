@@ -63,9 +63,15 @@ func (l *logger) Receive(c *actor.Context) {
 func captureRecord(ev *Event, meta, headers []string) *message.LogRecord {
 	r := *ev.Record
 	r.Meta = message.CaptureMeta(ev.Meta, meta)
-	r.Headers = map[string]json.RawMessage{}
-	if len(headers) > 0 && ev.Headers != nil {
+	switch {
+	case len(headers) == 0:
+		r.Headers = map[string]json.RawMessage{}
+	case ev.RecordHeaders != nil:
+		r.Headers = message.CaptureRecordHeaders(ev.RecordHeaders, headers)
+	case ev.Headers != nil:
 		r.Headers = message.CaptureHeaders(ev.Headers(), headers)
+	default:
+		r.Headers = map[string]json.RawMessage{}
 	}
 	return &r
 }

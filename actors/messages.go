@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"encoding/json"
+
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
 	"github.com/hookd/hookd/queue"
@@ -13,6 +15,10 @@ type Event struct {
 	Msg     *message.Message        // the message itself, when the engine has it
 	Meta    message.Meta            // the full meta of the message the record is about
 	Headers func() []message.Header // the headers of that message, parsed on demand
+	// RecordHeaders, when set, holds those headers as a record carries them (a JSON string or array
+	// of strings per name; Headers returns message.RecordHeaders of it): loggers capture from it
+	// directly with message.CaptureRecordHeaders, without building the header list.
+	RecordHeaders map[string]json.RawMessage
 }
 
 // logBatch carries events from a producer to one logger actor.

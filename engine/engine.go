@@ -251,7 +251,8 @@ func (e *Engine) fill(r *message.LogRecord, now timeT) {
 func RecordEvent(r *message.LogRecord) *actors.Event {
 	meta := message.Meta(r.Meta)
 	headers := r.Headers
-	return &actors.Event{Record: r, Meta: meta, Headers: func() []message.Header { return headerList(headers) }}
+	return &actors.Event{Record: r, Meta: meta, RecordHeaders: headers,
+		Headers: func() []message.Header { return message.RecordHeaders(headers) }}
 }
 
 // Accepting returns nil while the engine takes work, else why it does not (ErrNotStarted, or

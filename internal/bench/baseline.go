@@ -25,7 +25,7 @@ func (r *runner) baseline(ctx context.Context, url string) (*Phase, error) {
 	}
 
 	ph := &Phase{Name: "baseline", Records: n}
-	s := newPhaseState("baseline", n, r.recv.Begin(n))
+	s := newPhaseState("baseline", n, r.recv.Begin(n), true)
 	s.expected.Store(int64(n))
 	m := r.startMeter()
 	stopWatch := r.watch(s, m)

@@ -115,7 +115,13 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 
 	n := r.cfg.Records
 	ph := &Phase{Name: "hookd", Records: n, Spool: eng.SpoolDir()}
-	s := newPhaseState("hookd", n, r.recv.Begin(n))
+	// Behind a dead webhook nothing arrives: no per-record arrival or acceptance times, so that
+	// the RSS measured is the engine's rather than this tool's bookkeeping.
+	tracked := n
+	if r.cfg.Dead {
+		tracked = 0
+	}
+	s := newPhaseState("hookd", n, r.recv.Begin(tracked), !r.cfg.Dead)
 	s.queued = func() int64 { return eng.Stats().Queued }
 	if r.cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(r.cfg.CPUProfile); err != nil {

@@ -45,7 +45,7 @@ func (r *runner) target(ctx context.Context) (*Phase, error) {
 	}
 
 	ph := &Phase{Name: "hookd", Records: n, Spool: "target " + base}
-	s := newPhaseState("hookd", n, r.recv.Begin(n))
+	s := newPhaseState("hookd", n, r.recv.Begin(n), true)
 	m := r.startMeter()
 	stopWatch := r.watch(s, m)
 	var peakNode atomic.Int64

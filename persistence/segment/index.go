@@ -44,20 +44,35 @@ type cell struct {
 	s  slot
 }
 
-// index maps live messages to their slots: an open-addressing hash table with linear probing,
-// deletion by backward shift, and growth by half, so that a million messages cost about 55 MB
-// instead of the ~110 MB of a Go map of the same entries.
+// index maps live messages to their slots: 64 shards, each an open-addressing hash table with
+// linear probing, deletion by backward shift, and growth by half. A million messages cost about
+// 55 MB instead of the ~110 MB of a Go map of the same entries, and since a shard grows alone, a
+// growth holds a second copy of 1/64 of the index rather than of all of it.
 type index struct {
+	shards [indexShards]table
+	n      int
+}
+
+// table is one shard: cells homed by the hash bits below the shard bits.
+type table struct {
 	cells []cell
 	n     int
 }
 
 const (
-	indexMinCap  = 1024
-	indexMaxLoad = 0.85
+	indexShardBits = 6
+	indexShards    = 1 << indexShardBits
+	tableMinCap    = 16
+	indexMaxLoad   = 0.85
 )
 
-func newIndex() *index { return &index{cells: make([]cell, indexMinCap)} }
+func newIndex() *index {
+	x := &index{}
+	for i := range x.shards {
+		x.shards[i].cells = make([]cell, tableMinCap)
+	}
+	return x
+}
 
 func hashID(id message.SpoolID) uint64 {
 	h := binary.LittleEndian.Uint64(id[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(id[8:]), 29)
@@ -68,14 +83,41 @@ func hashID(id message.SpoolID) uint64 {
 	return h ^ h>>33
 }
 
-// home is the cell an id hashes to (a multiply-shift range reduction, so the table size need not be
-// a power of two).
-func (x *index) home(id message.SpoolID) int {
-	hi, _ := bits.Mul64(hashID(id), uint64(len(x.cells)))
+// shard picks an id's table by the top bits of its hash.
+func (x *index) shard(id message.SpoolID) *table { return &x.shards[hashID(id)>>(64-indexShardBits)] }
+
+func (x *index) get(id message.SpoolID) (slot, bool) { return x.shard(id).get(id) }
+
+func (x *index) set(id message.SpoolID, s slot) {
+	t := x.shard(id)
+	n := t.n
+	t.set(id, s)
+	x.n += t.n - n
+}
+
+func (x *index) del(id message.SpoolID) {
+	t := x.shard(id)
+	n := t.n
+	t.del(id)
+	x.n += t.n - n
+}
+
+func (x *index) len() int { return x.n }
+
+func (x *index) each(fn func(message.SpoolID, slot)) {
+	for i := range x.shards {
+		x.shards[i].each(fn)
+	}
+}
+
+// home is the cell an id hashes to: a multiply-shift range reduction of the hash bits the shard
+// choice left (so the table size need not be a power of two).
+func (x *table) home(id message.SpoolID) int {
+	hi, _ := bits.Mul64(hashID(id)<<indexShardBits, uint64(len(x.cells)))
 	return int(hi)
 }
 
-func (x *index) find(id message.SpoolID) (int, bool) {
+func (x *table) find(id message.SpoolID) (int, bool) {
 	n := len(x.cells)
 	for i := x.home(id); ; i++ {
 		if i == n {
@@ -91,7 +133,7 @@ func (x *index) find(id message.SpoolID) (int, bool) {
 	}
 }
 
-func (x *index) get(id message.SpoolID) (slot, bool) {
+func (x *table) get(id message.SpoolID) (slot, bool) {
 	i, ok := x.find(id)
 	if !ok {
 		return slot{}, false
@@ -99,7 +141,7 @@ func (x *index) get(id message.SpoolID) (slot, bool) {
 	return x.cells[i].s, true
 }
 
-func (x *index) set(id message.SpoolID, s slot) {
+func (x *table) set(id message.SpoolID, s slot) {
 	i, ok := x.find(id)
 	if ok {
 		x.cells[i].s = s
@@ -113,7 +155,7 @@ func (x *index) set(id message.SpoolID, s slot) {
 	x.n++
 }
 
-func (x *index) grow() {
+func (x *table) grow() {
 	old := x.cells
 	x.cells = make([]cell, len(old)+len(old)/2)
 	for i := range old {
@@ -125,7 +167,7 @@ func (x *index) grow() {
 }
 
 // del removes id and shifts back the entries that probed past it, so no tombstones are needed.
-func (x *index) del(id message.SpoolID) {
+func (x *table) del(id message.SpoolID) {
 	hole, ok := x.find(id)
 	if !ok {
 		return
@@ -157,9 +199,7 @@ func between(h, hole, j int) bool {
 	return h > hole || h <= j
 }
 
-func (x *index) len() int { return x.n }
-
-func (x *index) each(fn func(message.SpoolID, slot)) {
+func (x *table) each(fn func(message.SpoolID, slot)) {
 	for i := range x.cells {
 		if x.cells[i].s.put.seg != 0 {
 			fn(x.cells[i].id, x.cells[i].s)

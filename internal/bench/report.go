@@ -83,19 +83,23 @@ type Phase struct {
 	Receiver Counts `json:"receiver"`
 	// AttemptsPerRecord is records sent to the webhook (failed requests included) per distinct
 	// record received.
-	AttemptsPerRecord float64       `json:"attempts_per_record"`
-	AcceptSeconds     float64       `json:"accept_seconds"`       // phase start to the last acceptance
-	AcceptRate        float64       `json:"accepted_per_second"`  // Accepted / AcceptSeconds
-	DeliverSeconds    float64       `json:"deliver_seconds"`      // phase start to the last new arrival
-	DeliverRate       float64       `json:"delivered_per_second"` // distinct records / DeliverSeconds
-	WallSeconds       float64       `json:"wall_seconds"`         // phase start to its end
-	Latency           Latency       `json:"latency"`              // acceptance to first arrival
-	CPUSeconds        float64       `json:"cpu_seconds"`          // user + system of the whole process
-	CPUPer1k          float64       `json:"cpu_seconds_per_1k"`   // CPUSeconds per thousand records
-	PeakRSS           int64         `json:"peak_rss_bytes"`       // sampled every 50ms during the phase
-	RSSBefore         int64         `json:"rss_before_bytes"`     // at the phase's start
-	Engine            *engine.Stats `json:"engine,omitempty"`     // the in-process engine's totals
-	Node              *NodeFigures  `json:"node,omitempty"`       // the target node's own figures
+	AttemptsPerRecord float64 `json:"attempts_per_record"`
+	AcceptSeconds     float64 `json:"accept_seconds"`       // phase start to the last acceptance
+	AcceptRate        float64 `json:"accepted_per_second"`  // Accepted / AcceptSeconds
+	DeliverSeconds    float64 `json:"deliver_seconds"`      // phase start to the last new arrival
+	DeliverRate       float64 `json:"delivered_per_second"` // distinct records / DeliverSeconds
+	// Deliver99Rate is the first 99% of the records divided by the time until they had arrived: the
+	// rate without the tail of the few records that failed several times in a row (each retry waits
+	// at least a second).
+	Deliver99Rate float64       `json:"delivered_99_per_second"`
+	WallSeconds   float64       `json:"wall_seconds"`       // phase start to its end
+	Latency       Latency       `json:"latency"`            // acceptance to first arrival
+	CPUSeconds    float64       `json:"cpu_seconds"`        // user + system of the whole process
+	CPUPer1k      float64       `json:"cpu_seconds_per_1k"` // CPUSeconds per thousand records
+	PeakRSS       int64         `json:"peak_rss_bytes"`     // sampled every 50ms during the phase
+	RSSBefore     int64         `json:"rss_before_bytes"`   // at the phase's start
+	Engine        *engine.Stats `json:"engine,omitempty"`   // the in-process engine's totals
+	Node          *NodeFigures  `json:"node,omitempty"`     // the target node's own figures
 	// Dead-webhook mode: messages queued, RSS with them queued (after a GC), per message above
 	// RSSBefore, and the spool's size on disk.
 	Queued       int64   `json:"queued,omitempty"`
@@ -108,6 +112,7 @@ type Phase struct {
 type Ratio struct {
 	AcceptRate        float64 `json:"accepted_per_second"`
 	DeliverRate       float64 `json:"delivered_per_second"`
+	Deliver99Rate     float64 `json:"delivered_99_per_second"`
 	P50               float64 `json:"latency_p50"`
 	P99               float64 `json:"latency_p99"`
 	P999              float64 `json:"latency_p999"`
@@ -125,7 +130,8 @@ func ratioOf(h, b *Phase) *Ratio {
 	}
 	return &Ratio{
 		AcceptRate: div(h.AcceptRate, b.AcceptRate), DeliverRate: div(h.DeliverRate, b.DeliverRate),
-		P50: div(h.Latency.P50, b.Latency.P50), P99: div(h.Latency.P99, b.Latency.P99),
+		Deliver99Rate: div(h.Deliver99Rate, b.Deliver99Rate),
+		P50:           div(h.Latency.P50, b.Latency.P50), P99: div(h.Latency.P99, b.Latency.P99),
 		P999: div(h.Latency.P999, b.Latency.P999), CPUPer1k: div(h.CPUPer1k, b.CPUPer1k),
 		PeakRSS:           div(float64(h.PeakRSS), float64(b.PeakRSS)),
 		AttemptsPerRecord: div(h.AttemptsPerRecord, b.AttemptsPerRecord),
@@ -196,6 +202,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	row("accepted/s", num(func(p *Phase) float64 { return p.AcceptRate }, "%.0f"), r.AcceptRate)
 	row("delivered (distinct)", func(p *Phase) string { return delivered(p) }, 0)
 	row("delivered/s end-to-end", num(func(p *Phase) float64 { return p.DeliverRate }, "%.0f"), r.DeliverRate)
+	row("delivered/s, first 99%", num(func(p *Phase) float64 { return p.Deliver99Rate }, "%.0f"), r.Deliver99Rate)
 	row("latency p50 (ms)", num(func(p *Phase) float64 { return p.Latency.P50 }, "%.2f"), r.P50)
 	row("latency p99 (ms)", num(func(p *Phase) float64 { return p.Latency.P99 }, "%.2f"), r.P99)
 	row("latency p99.9 (ms)", num(func(p *Phase) float64 { return p.Latency.P999 }, "%.2f"), r.P999)

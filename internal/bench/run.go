@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -239,6 +240,7 @@ func (r *runner) finish(ph *Phase, s *phaseState, m *meter) {
 	}
 
 	samples := make([]int64, 0, c.Unique)
+	arrivals := make([]int64, 0, c.Unique)
 	early := 0
 	lastAccept := s.lastAcc.Load()
 	for seq, acc := range s.accepted {
@@ -249,6 +251,7 @@ func (r *runner) finish(ph *Phase, s *phaseState, m *meter) {
 			}
 			continue
 		}
+		arrivals = append(arrivals, at)
 		if acc == 0 {
 			continue // arrived although its Log call failed: counted, but no latency
 		}
@@ -267,6 +270,16 @@ func (r *runner) finish(ph *Phase, s *phaseState, m *meter) {
 	if c.LastNewAt > m.startNs {
 		ph.DeliverSeconds = float64(c.LastNewAt-m.startNs) / 1e9
 		ph.DeliverRate = float64(c.Unique) / ph.DeliverSeconds
+	}
+	if len(arrivals) > 0 && ph.Records > 0 {
+		// The arrival that completed 99% of the records (of all records, so that a run that lost
+		// some does not look faster).
+		if k := (ph.Records*99+99)/100 - 1; k < len(arrivals) {
+			slices.Sort(arrivals)
+			if at := arrivals[k]; at > m.startNs {
+				ph.Deliver99Rate = float64(k+1) / (float64(at-m.startNs) / 1e9)
+			}
+		}
 	}
 	ph.WallSeconds = float64(end-m.startNs) / 1e9
 	if ph.Expected >= 0 {

@@ -44,6 +44,10 @@ func checkPhase(t *testing.T, ph *Phase, n int) {
 		t.Errorf("%s: rates %.0f/%.0f over %.3fs/%.3fs of %.3fs", ph.Name, ph.AcceptRate, ph.DeliverRate,
 			ph.AcceptSeconds, ph.DeliverSeconds, ph.WallSeconds)
 	}
+	// 99% of the records arrived no later than all of them: that rate is at least 0.99 of the whole.
+	if c.Unique == n && (ph.Deliver99Rate <= 0 || ph.Deliver99Rate < 0.99*ph.DeliverRate*(1-1e-9)) {
+		t.Errorf("%s: delivered/s to 99%% %.0f, all %.0f", ph.Name, ph.Deliver99Rate, ph.DeliverRate)
+	}
 	if ph.CPUSeconds <= 0 || ph.CPUPer1k <= 0 || ph.PeakRSS <= 0 {
 		t.Errorf("%s: CPU %.3fs (%.4f per 1k), peak RSS %d; want them measured", ph.Name, ph.CPUSeconds, ph.CPUPer1k, ph.PeakRSS)
 	}

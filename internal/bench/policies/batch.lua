@@ -29,8 +29,8 @@ end)
 kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
   if domain == 'bench.webhook' then
     return kumo.make_queue_config {
-      retry_interval = '1s',
-      max_retry_interval = '1s',
+      retry_interval = '200ms', -- short, so that the retry tail of a run with failures is short
+      max_retry_interval = '200ms',
       protocol = {
         custom_lua = {
           constructor = 'make.bench.webhook',

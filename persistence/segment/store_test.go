@@ -256,7 +256,12 @@ func TestDiskFaults(t *testing.T) {
 		})
 		defer s.Close()
 		fs.setSpace(&Space{FreeBytes: 5, TotalBytes: 100, FreeInodes: 50, TotalInodes: 100})
-		putSync(t, s, entryN(1)) // the check runs after each commit: this one refreshes it
+		putSync(t, s, entryN(1)) // the syncer checks the space after each commit, after acknowledging it
+		for deadline := time.Now().Add(10 * time.Second); !s.LowSpace(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a commit below min_free_space did not raise the low-space flag")
+			}
+		}
 		done := make(chan error, 1)
 		s.Put(entryN(2), func(err error) { done <- err })
 		if err := <-done; !errors.Is(err, ErrLowSpace) {

@@ -33,7 +33,7 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 	var cfg bench.Config
 	fs.IntVar(&cfg.Records, "records", 100000, "synthetic log records to send")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "records per second offered (0: as fast as --concurrency allows)")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "outstanding Log calls (or POSTs to --target)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "outstanding Log calls (or POSTs to --target) (default 64; with --log-batch N, 1024/N but 8 at least)")
 	fs.IntVar(&cfg.LogBatch, "log-batch", 1, "records per Log call (or per POST to --target)")
 	fs.IntVar(&cfg.Connections, "connections", 32, "the built-in policy's connection_limit, and the baseline's concurrent requests")
 	fs.IntVar(&cfg.Batch, "batch", 1, "records per webhook request: >1 makes the built-in policy use send_batch with JSON arrays")

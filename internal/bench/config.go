@@ -16,7 +16,8 @@ type Config struct {
 	Records int
 	// Rate is the offered load in records per second; 0 sends as fast as Concurrency allows.
 	Rate float64
-	// Concurrency bounds the outstanding Log calls (or POSTs to Target). Default 64.
+	// Concurrency bounds the outstanding Log calls (or POSTs to Target). Default:
+	// DefaultConcurrency(LogBatch).
 	Concurrency int
 	// LogBatch is the number of records per Log call (or per POST to Target). Default 1.
 	LogBatch int
@@ -158,8 +159,8 @@ func (c Config) withDefaults() (Config, error) {
 			*v = d
 		}
 	}
-	def(&c.Concurrency, 64)
 	def(&c.LogBatch, 1)
+	def(&c.Concurrency, DefaultConcurrency(c.LogBatch))
 	def(&c.Connections, 32)
 	def(&c.Batch, 1)
 	def(&c.MinBatch, c.Batch)
@@ -187,4 +188,11 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	return c, nil
+}
+
+// DefaultConcurrency is the number of outstanding Log calls a run makes when not told: 64, or fewer
+// with records batched per call, so that about a thousand records are in flight. More only fills the
+// engine's queues (and the heap) without delivering faster.
+func DefaultConcurrency(logBatch int) int {
+	return min(64, max(8, 1024/max(logBatch, 1)))
 }

@@ -77,42 +77,47 @@ func BenchmarkRawAppendFsync(b *testing.B) {
 func BenchmarkPut(b *testing.B) {
 	entries := benchEntries(20000)
 	for _, writers := range []int{1, 8, 64} {
-		b.Run("writers="+strconv.Itoa(writers), func(b *testing.B) {
-			s := open(b, b.TempDir())
-			defer s.Close()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for w := 0; w < writers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					done := make(chan error, 1)
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						e := *entries[i%int64(len(entries))]
-						e.ID[15] ^= byte(i >> 16) // distinct ids past the prepared set
-						s.Put(&e, func(err error) { done <- err })
-						if err := <-done; err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			el := time.Since(start)
-			b.StopTimer()
-			st := s.Stats()
-			b.ReportMetric(float64(b.N)/el.Seconds(), "puts/s")
-			b.ReportMetric(float64(b.N)/float64(st.Frames), "puts/fsync")
-			b.ReportMetric(float64(st.Bytes)/float64(b.N), "disk-B/put")
-		})
+		for _, pre := range []int64{-1, 0} { // without and with the default preallocation
+			name := "writers=" + strconv.Itoa(writers) + "/prealloc=" + strconv.FormatBool(pre == 0)
+			b.Run(name, func(b *testing.B) { benchPut(b, entries, writers, pre) })
+		}
 	}
+}
+
+func benchPut(b *testing.B, entries []*persistence.Entry, writers int, prealloc int64) {
+	s := open(b, b.TempDir(), func(o *Options) { o.Preallocate = prealloc })
+	defer s.Close()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := make(chan error, 1)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				e := *entries[i%int64(len(entries))]
+				e.ID[15] ^= byte(i >> 16) // distinct ids past the prepared set
+				s.Put(&e, func(err error) { done <- err })
+				if err := <-done; err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	st := s.Stats()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "puts/s")
+	b.ReportMetric(float64(b.N)/float64(st.Frames), "puts/fsync")
+	b.ReportMetric(float64(st.Bytes)/float64(b.N), "disk-B/put")
 }
 
 // BenchmarkLoad reads messages back the way deliveries do, in the order they were written.

@@ -10,6 +10,7 @@ import (
 type File interface {
 	io.ReaderAt
 	io.Writer
+	io.WriterAt
 	Sync() error
 	// Datasync makes written data durable without flushing metadata that reading it back does not
 	// need (fdatasync): cheaper than Sync for appends.

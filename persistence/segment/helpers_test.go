@@ -67,6 +67,14 @@ func (f *faultFile) Write(p []byte) (int, error) {
 	return f.File.Write(p)
 }
 
+func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
+	if f.fs.failWrites.Load() {
+		n, _ := f.File.WriteAt(p[:len(p)/2], off) // a torn write, as a full disk leaves it
+		return n, errDiskFull
+	}
+	return f.File.WriteAt(p, off)
+}
+
 func (f *faultFile) Sync() error {
 	if f.fs.failSyncs.Load() {
 		return errors.New("input/output error")

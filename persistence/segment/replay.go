@@ -2,6 +2,7 @@ package segment
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -97,14 +98,31 @@ func (s *Store) replaySegment(seq uint32, last bool) error {
 	sg.size = valid
 	if valid < int64(len(data)) {
 		if err := f.Truncate(valid); err != nil {
-			return fmt.Errorf("spool: cutting the torn tail of %s: %w", path, err)
+			return fmt.Errorf("spool: cutting the tail of %s: %w", path, err)
 		}
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("spool: fsync %s: %w", path, err)
 		}
-		s.repair("%s: cut a torn or corrupt tail at offset %d (%d bytes)", path, valid, int64(len(data))-valid)
+		if !allZero(data[valid:]) { // zeros are preallocated space, the usual end of a segment
+			s.repair("%s: cut a torn or corrupt tail at offset %d (%d bytes)", path, valid, int64(len(data))-valid)
+		}
 	}
 	return nil
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // walkFrames replays the frames of one segment and returns the end of its last intact frame.
@@ -114,6 +132,9 @@ func (s *Store) walkFrames(sg *segInfo, data []byte) int64 {
 	var es []entry
 	for off < len(data) {
 		n, ok := s.intactFrame(data, off)
+		if !ok && allZero(data[off:]) {
+			return int64(off) // preallocated space: the end
+		}
 		if !ok {
 			next := s.nextFrame(data, off+1)
 			if next < 0 {

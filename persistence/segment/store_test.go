@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"strings"
@@ -221,6 +222,10 @@ func TestDiskFaults(t *testing.T) {
 		s.Delete(entryN(1).ID) // will fail to write and be retried
 		fs.failWrites.Store(false)
 		putSync(t, s, entryN(3))
+		s.cache.dropSegment(s.active.seq) // read it back from the file, where the index says it is
+		if got, err := s.Load(entryN(3).ID); err != nil || !bytes.Equal(got.Body, entryN(3).Body) {
+			t.Fatalf("loading message 3 written after a failed write: %v", err)
+		}
 		s.Close()
 		s = open(t, dir)
 		defer s.Close()

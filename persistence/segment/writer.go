@@ -120,7 +120,13 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 	a := s.active
 	off := s.writeOff
 	a.unapplied.Add(1) // before the write: the syncer must not delete a segment with frames on the way
-	if _, err := a.file.Write(frame); err != nil {
+	err := s.extend(a, off+int64(len(frame)))
+	if err == nil {
+		// At its offset, not the file's position: a torn write that was cut off must not move the
+		// next frame away from where the index will say it is.
+		_, err = a.file.WriteAt(frame, off)
+	}
+	if err != nil {
 		a.unapplied.Add(-1)
 		s.writeFailed(a, off, ops, err)
 		return
@@ -231,6 +237,7 @@ func (s *Store) stillAt(id message.SpoolID, from loc) bool {
 // file cannot be repaired, the store stops.
 func (s *Store) writeFailed(a *segInfo, off int64, ops []batchOp, err error) {
 	err = fmt.Errorf("write %s: %w", a.path, err)
+	s.allocEnd = off
 	if terr := a.file.Truncate(off); terr != nil {
 		s.fail(errors.Join(err, fmt.Errorf("truncate after a failed write: %w", terr)))
 		finishOps(ops, err)
@@ -295,6 +302,42 @@ func (s *Store) maybeRoll() {
 	}
 }
 
+// extend makes sure the active segment is zero-filled up to at least end, a Preallocate chunk at a
+// time. The zeros are written, not just reserved (fallocate leaves extents that the first write
+// converts, a metadata change again). A frame then overwrites blocks the file already has, and the
+// commit's fdatasync has no size change to journal; the one that follows an extension does.
+// Replay takes a run of zeros after the last frame as the segment's end.
+func (s *Store) extend(a *segInfo, end int64) error {
+	if s.opts.Preallocate < 0 || end <= s.allocEnd {
+		return nil
+	}
+	chunk := s.opts.Preallocate
+	to := (end + chunk - 1) / chunk * chunk
+	if cap(s.zeros) < int(min(chunk, 1<<20)) {
+		s.zeros = make([]byte, min(chunk, 1<<20))
+	}
+	for at := max(s.allocEnd, s.writeOff); at < to; {
+		n := min(int64(len(s.zeros)), to-at)
+		if _, err := a.file.WriteAt(s.zeros[:n], at); err != nil {
+			return fmt.Errorf("preallocating: %w", err)
+		}
+		at += n
+	}
+	s.allocEnd = to
+	return nil
+}
+
+// seal cuts the zeros after the last frame of a segment the writer has left (a crash before the
+// cut leaves them to replay, which reads them as the end).
+func (s *Store) seal(a *segInfo) {
+	if s.opts.Preallocate < 0 || s.allocEnd <= s.writeOff {
+		return
+	}
+	if err := a.file.Truncate(s.writeOff); err != nil {
+		s.log.Warn("spool: could not cut the preallocated end of a sealed segment", "segment", a.path, "error", err)
+	}
+}
+
 // roll seals the active segment (if any) and starts a new one. Only the writer calls it (and Open,
 // before the writer starts).
 func (s *Store) roll() error {
@@ -318,6 +361,9 @@ func (s *Store) roll() error {
 		return fmt.Errorf("fsync %s: %w", s.opts.Dir, err)
 	}
 	seg := &segInfo{seq: seq, path: path, file: f, size: headerSize, targets: map[uint32]int32{}}
+	if s.active != nil {
+		s.seal(s.active)
+	}
 	s.idxMu.Lock()
 	if s.active != nil {
 		s.active.sealed = true
@@ -325,6 +371,6 @@ func (s *Store) roll() error {
 	s.led.segs[seq] = seg
 	s.active = seg
 	s.idxMu.Unlock()
-	s.writeOff = headerSize
+	s.writeOff, s.allocEnd = headerSize, headerSize
 	return nil
 }

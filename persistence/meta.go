@@ -146,7 +146,7 @@ func (r *metaReader) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
+	if n <= 0 || n > 1 && r.b[n-1] == 0 { // short, or overlong (never written)
 		r.err = errShortMeta
 		return 0
 	}

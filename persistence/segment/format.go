@@ -160,7 +160,9 @@ func decodeEntries(p []byte, out []entry) ([]entry, error) {
 
 func cutBytes(p []byte) (b, rest []byte, ok bool) {
 	n, k := binary.Uvarint(p)
-	if k <= 0 || n > uint64(len(p)-k) {
+	// k > 1 with a last byte of zero is an overlong length, which the writer never makes: each
+	// entry has exactly one encoding.
+	if k <= 0 || k > 1 && p[k-1] == 0 || n > uint64(len(p)-k) {
 		return nil, p, false
 	}
 	end := k + int(n)

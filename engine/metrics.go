@@ -20,6 +20,8 @@ var (
 	descSpoolLow      = prometheus.NewDesc("hookd_spool_low_space", "1 while the spool's disk is below its minimum free space.", nil, nil)
 	descSpoolDeleted  = prometheus.NewDesc("hookd_spool_segments_deleted_total", "Finished segments deleted.", nil, nil)
 	descSpoolMoved    = prometheus.NewDesc("hookd_spool_compacted_messages_total", "Messages moved by compaction.", nil, nil)
+	descSpoolLoads    = prometheus.NewDesc("hookd_spool_loads_total", "Messages read back from the spool to be delivered.", nil, nil)
+	descSpoolHits     = prometheus.NewDesc("hookd_spool_load_cache_hits_total", "Loads served by the spool's cache of recent frames, without reading or decompressing.", nil, nil)
 )
 
 // newRegistry makes the Prometheus registry of a started engine: Go and process figures, the
@@ -45,6 +47,8 @@ func (e *Engine) newRegistry() *prometheus.Registry {
 			counter(descSpoolRefused, s.Refused)
 			counter(descSpoolDeleted, s.SegmentsDeleted)
 			counter(descSpoolMoved, s.Moved)
+			counter(descSpoolLoads, s.Loads)
+			counter(descSpoolHits, s.CacheHits)
 			low := 0.0
 			if s.LowSpace {
 				low = 1

@@ -288,6 +288,16 @@ func (e *Engine) Stats() Stats {
 	return sys.Stats()
 }
 
+// SpoolStats returns the durable spool's figures (writes, fsyncs, loads and cache hits, disk use),
+// and false when the engine keeps its queue elsewhere (in memory, or a Config.Spool of another kind).
+func (e *Engine) SpoolStats() (segment.Stats, bool) {
+	st, ok := e.spool.(*segment.Store)
+	if !ok {
+		return segment.Stats{}, false
+	}
+	return st.Stats(), true
+}
+
 // Breakers describes every destination's circuit breaker.
 func (e *Engine) Breakers() []actors.BreakerStats {
 	sys, err := e.system()

@@ -82,4 +82,15 @@ end)`
 	if hits, loads := values["hookd_spool_load_cache_hits_total"], values["hookd_spool_loads_total"]; hits > loads {
 		t.Errorf("%v cache hits for %v loads", hits, loads)
 	}
+	if st, ok := e.SpoolStats(); !ok || st.Loads < n || st.Frames == 0 {
+		t.Errorf("SpoolStats() = %+v, %v; want the segment store's figures", st, ok)
+	}
+	mem, _ := New(Config{PolicySource: []byte(policy), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := mem.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Stop(context.Background())
+	if _, ok := mem.SpoolStats(); ok {
+		t.Error("an engine with its queue in memory reported segment spool figures")
+	}
 }

@@ -185,6 +185,9 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 	}
 	st := eng.Stats()
 	ph.Engine = &st
+	if sp, ok := eng.SpoolStats(); ok {
+		ph.SpoolLoads, ph.SpoolCacheHits = sp.Loads, sp.CacheHits
+	}
 	if waitErr == nil && ctx.Err() == nil && ph.AcceptErrors > 0 {
 		waitErr = fmt.Errorf("%d records refused, the first: %s", ph.AcceptErrors, ph.FirstAcceptError)
 	}

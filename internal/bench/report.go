@@ -99,7 +99,11 @@ type Phase struct {
 	PeakRSS       int64         `json:"peak_rss_bytes"`     // sampled every 50ms during the phase
 	RSSBefore     int64         `json:"rss_before_bytes"`   // at the phase's start
 	Engine        *engine.Stats `json:"engine,omitempty"`   // the in-process engine's totals
-	Node          *NodeFigures  `json:"node,omitempty"`     // the target node's own figures
+	// SpoolLoads and SpoolCacheHits: message bodies the in-process engine read back from its
+	// spool to deliver, and how many of them its frame cache served.
+	SpoolLoads     uint64       `json:"spool_loads,omitempty"`
+	SpoolCacheHits uint64       `json:"spool_cache_hits,omitempty"`
+	Node           *NodeFigures `json:"node,omitempty"` // the target node's own figures
 	// Dead-webhook mode: messages queued, RSS with them queued (after a GC), per message above
 	// RSSBefore, and the spool's size on disk.
 	Queued       int64   `json:"queued,omitempty"`
@@ -237,6 +241,10 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		if e := p.Engine; e != nil {
 			fmt.Fprintf(w, "\n%s engine: kept %d, delivered %d, transient failures %d, bounced %d, queued %d\n",
 				p.Name, e.Kept, e.Delivered, e.Transient, e.Bounced, e.Queued)
+			if p.SpoolLoads > 0 {
+				fmt.Fprintf(w, "%s spool: %d bodies read back to deliver, %.1f%% from the frame cache\n",
+					p.Name, p.SpoolLoads, 100*float64(p.SpoolCacheHits)/float64(p.SpoolLoads))
+			}
 		}
 		if !p.Complete && !rep.Settings.Dead {
 			fmt.Fprintf(w, "%s: INCOMPLETE: %s\n", p.Name, incomplete(p))

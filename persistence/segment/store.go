@@ -139,7 +139,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("spool %s: %w", opts.Dir, err)
 	}
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true))
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false))
 	if err != nil {
 		return nil, err
 	}

@@ -29,8 +29,8 @@ end)
 kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
   if domain == 'bench.webhook' then
     return kumo.make_queue_config {
-      retry_interval = '200ms', -- short, so that the retry tail of a run with failures is short
-      max_retry_interval = '200ms',
+      retry_interval = '1s', -- the shortest the queue allows: a short retry tail for runs with failures
+      max_retry_interval = '1s',
       protocol = {
         custom_lua = {
           constructor = 'make.bench.webhook',

@@ -106,19 +106,28 @@ func buildHistory(t testing.TB) *history {
 		if err := s.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		if fi, err := os.Stat(s.segPath(seq)); err == nil {
+		op.end = s.writeOff // where its frame ends (the file runs on, zero-filled, until sealed)
+		if s.active.seq != seq {
+			fi, err := os.Stat(s.segPath(seq)) // it filled the segment, which was sealed: cut to its frames
+			if err != nil {
+				t.Fatal(err)
+			}
 			op.end = fi.Size()
 		}
 		h.ops = append(h.ops, op)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	// The files as a crash would leave them: the active segment still zero-filled past its frames.
 	h.files = map[string][]byte{}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 	for _, n := range names {
 		b, _ := os.ReadFile(n)
 		h.files[filepath.Base(n)] = b
+	}
+	if active := h.files[filepath.Base(s.segPath(s.active.seq))]; int64(len(active)) <= s.writeOff {
+		t.Fatalf("the active segment is %d bytes, its frames end at %d: want preallocated zeros", len(active), s.writeOff)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 	return h
 }

@@ -311,7 +311,8 @@ func (s *Store) extend(a *segInfo, end int64) error {
 	if s.opts.Preallocate < 0 || end <= s.allocEnd {
 		return nil
 	}
-	chunk := s.opts.Preallocate
+	// A chunk at most the segment's own size: small segments are not given a megabyte each.
+	chunk := min(s.opts.Preallocate, max(s.opts.MaxSegmentSize, 4<<10))
 	to := (end + chunk - 1) / chunk * chunk
 	if cap(s.zeros) < int(min(chunk, 1<<20)) {
 		s.zeros = make([]byte, min(chunk, 1<<20))

@@ -17,7 +17,7 @@ import (
 
 // oracleUnmarshal is the former (*LogRecord).UnmarshalJSON.
 func oracleUnmarshal(r *LogRecord, b []byte) error {
-	if oracleKind(b) == "null" {
+	if jsonKind(b) == "null" {
 		return nil
 	}
 	_, err := oracleDecode(r, b)
@@ -32,7 +32,7 @@ func oracleDecodeRecord(b []byte) (*LogRecord, error) {
 		return nil, err
 	}
 	raw, ok := fields["type"]
-	if !ok || oracleKind(raw) == "null" {
+	if !ok || jsonKind(raw) == "null" {
 		return nil, fieldErrorf("type", "missing")
 	}
 	if !r.Type.Valid() {
@@ -234,7 +234,7 @@ func oracleTopObject(b []byte) (map[string]json.RawMessage, error) {
 		}
 		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
-	if k := oracleKind(b); k != "object" {
+	if k := jsonKind(b); k != "object" {
 		return nil, fmt.Errorf("expected a JSON object, got %s", k)
 	}
 	var fields map[string]json.RawMessage
@@ -244,33 +244,9 @@ func oracleTopObject(b []byte) (map[string]json.RawMessage, error) {
 	return fields, nil
 }
 
-// oracleKind names the type of a JSON value from its first significant byte.
-func oracleKind(raw []byte) string {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		return "string"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-func oracleExpected(field, want string, raw []byte) error {
-	return fieldErrorf(field, "expected %s, got %s", want, oracleKind(raw))
-}
 
 func oracleString(field string, raw []byte) (string, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return "", nil
 	case "string":
@@ -280,11 +256,11 @@ func oracleString(field string, raw []byte) (string, error) {
 		}
 		return s, nil
 	}
-	return "", oracleExpected(field, "string", raw)
+	return "", expected(field, "string", raw)
 }
 
 func oracleOptString(field string, raw []byte) (*string, error) {
-	if oracleKind(raw) == "null" {
+	if jsonKind(raw) == "null" {
 		return nil, nil
 	}
 	s, err := oracleString(field, raw)
@@ -295,23 +271,23 @@ func oracleOptString(field string, raw []byte) (*string, error) {
 }
 
 func oracleBool(field string, raw []byte) (bool, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return false, nil
 	case "boolean":
 		return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("true")), nil
 	}
-	return false, oracleExpected(field, "boolean", raw)
+	return false, expected(field, "boolean", raw)
 }
 
 // oracleUint decodes an unsigned integer that fits in bits bits.
 func oracleUint(field string, raw []byte, bits int) (uint64, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return 0, nil
 	case "number":
 	default:
-		return 0, oracleExpected(field, "number", raw)
+		return 0, expected(field, "number", raw)
 	}
 	text := string(bytes.TrimSpace(raw))
 	n, err := strconv.ParseUint(text, 10, bits)
@@ -325,12 +301,12 @@ func oracleUint(field string, raw []byte, bits int) (uint64, error) {
 }
 
 func oracleInt(field string, raw []byte) (int64, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return 0, nil
 	case "number":
 	default:
-		return 0, oracleExpected(field, "number", raw)
+		return 0, expected(field, "number", raw)
 	}
 	text := string(bytes.TrimSpace(raw))
 	n, err := strconv.ParseInt(text, 10, 64)
@@ -344,7 +320,7 @@ func oracleInt(field string, raw []byte) (int64, error) {
 }
 
 func oracleTime(field string, raw []byte) (time.Time, error) {
-	if oracleKind(raw) == "null" {
+	if jsonKind(raw) == "null" {
 		return time.Time{}, nil
 	}
 	s, err := oracleString(field, raw)
@@ -364,14 +340,14 @@ func oracleTime(field string, raw []byte) (time.Time, error) {
 
 // oracleAny keeps any JSON value except null as raw bytes.
 func oracleAny(raw []byte) json.RawMessage {
-	if oracleKind(raw) == "null" {
+	if jsonKind(raw) == "null" {
 		return nil
 	}
 	return bytes.Clone(bytes.TrimSpace(raw))
 }
 
 func oracleObject(field string, raw []byte) (map[string]json.RawMessage, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return nil, nil
 	case "object":
@@ -381,16 +357,16 @@ func oracleObject(field string, raw []byte) (map[string]json.RawMessage, error) 
 		}
 		return m, nil
 	}
-	return nil, oracleExpected(field, "object", raw)
+	return nil, expected(field, "object", raw)
 }
 
 func oracleStringList(field string, raw []byte) ([]string, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return nil, nil
 	case "array":
 	default:
-		return nil, oracleExpected(field, "array", raw)
+		return nil, expected(field, "array", raw)
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
@@ -399,8 +375,8 @@ func oracleStringList(field string, raw []byte) ([]string, error) {
 	out := make([]string, len(items))
 	for i, item := range items {
 		elem := fmt.Sprintf("%s[%d]", field, i)
-		if oracleKind(item) != "string" {
-			return nil, oracleExpected(elem, "string", item)
+		if jsonKind(item) != "string" {
+			return nil, expected(elem, "string", item)
 		}
 		s, err := oracleString(elem, item)
 		if err != nil {
@@ -412,7 +388,7 @@ func oracleStringList(field string, raw []byte) ([]string, error) {
 }
 
 func oracleRecipients(field string, raw []byte) (Recipients, error) {
-	switch oracleKind(raw) {
+	switch jsonKind(raw) {
 	case "null":
 		return nil, nil
 	case "string":
@@ -425,7 +401,7 @@ func oracleRecipients(field string, raw []byte) (Recipients, error) {
 		list, err := oracleStringList(field, raw)
 		return Recipients(list), err
 	}
-	return nil, oracleExpected(field, "string or array", raw)
+	return nil, expected(field, "string or array", raw)
 }
 
 // oracleUnmarshalRecipients is the former (*Recipients).UnmarshalJSON.

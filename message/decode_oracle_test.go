@@ -244,7 +244,6 @@ func oracleTopObject(b []byte) (map[string]json.RawMessage, error) {
 	return fields, nil
 }
 
-
 func oracleString(field string, raw []byte) (string, error) {
 	switch jsonKind(raw) {
 	case "null":

@@ -112,7 +112,7 @@ func hostileCases() []hostileCase {
 	chunk := strings.Repeat("x", 32<<10)
 	const tooLong = `the response body exceeds the limit of 262144 bytes \(HTTP 200; stopped reading after 262145 bytes\)`
 	const headersTooLong = `server response headers exceeded 1048576 bytes`
-	return []hostileCase{
+	return append(platformHostileCases(), []hostileCase{
 		{name: "slow headers: the server takes the request and never answers",
 			serve: raw("http", silent), timeout: hostileTimeout,
 			want: []string{`timed out after 100ms \(while waiting for the response headers\)`}},
@@ -220,7 +220,7 @@ func hostileCases() []hostileCase {
 				return newTrackedServer(t, false, http.RedirectHandler("/hook", http.StatusFound))
 			}, timeout: fastTimeout, pooled: true,
 			want: []string{`failed: stopped after 10 redirects \(a redirect loop\?\); the last one pointed to http://127\.0\.0\.1:\d+/hook$`}},
-	}
+	}...)
 }
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })

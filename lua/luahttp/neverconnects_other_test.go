@@ -1,0 +1,5 @@
+//go:build !linux
+
+package luahttp
+
+func platformHostileCases() []hostileCase { return nil }

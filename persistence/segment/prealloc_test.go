@@ -84,7 +84,7 @@ func TestPreallocatedSegments(t *testing.T) {
 	}
 	s = open(t, dir, func(o *Options) { o.Preallocate = chunk; o.MaxSegmentSize = 4 << 10 })
 	defer s.Close()
-	for i := 100; i < 130; i++ {
+	for i := 100; i < 200; i++ {
 		putSync(t, s, entryN(i))
 	}
 	files = segFiles(t, dir)

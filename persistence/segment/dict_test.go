@@ -154,3 +154,44 @@ func TestSmallFramesUseTheDictionary(t *testing.T) {
 		t.Fatalf("round trip: %v", err)
 	}
 }
+
+// TestLargeFramesGoWithoutTheDictionary: a frame above dictFrameMax is compressed without the
+// dictionary (it costs more time than it saves bytes there), a small one with it, and both load
+// after a restart.
+func TestLargeFramesGoWithoutTheDictionary(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	small := benchEntries(2)
+	large := *small[1]
+	large.Body = bytes.Repeat(small[1].Body, 3*dictFrameMax/len(small[1].Body))
+	es := []*persistence.Entry{small[0], &large}
+	for _, e := range es {
+		putSync(t, s, e) // a frame each
+	}
+	s.Close()
+	var sizes []int
+	var dicts []uint32
+	for _, p := range framePayloads(t, dir) {
+		raw, err := s.dec.DecodeAll(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h zstd.Header
+		if err := h.Decode(p); err != nil {
+			t.Fatal(err)
+		}
+		sizes, dicts = append(sizes, len(raw)), append(dicts, h.DictionaryID)
+	}
+	if len(sizes) != 2 || sizes[0] > dictFrameMax || dicts[0] != dictV1ID || sizes[1] <= dictFrameMax || dicts[1] != 0 {
+		t.Fatalf("frames of %v bytes with dictionaries %v: want a small one with %#x, then a large one without",
+			sizes, dicts, dictV1ID)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	for _, e := range es {
+		got, err := s.Load(e.ID)
+		if err != nil || !bytes.Equal(got.Body, e.Body) {
+			t.Fatalf("message %s after a restart: %v", e.ID, err)
+		}
+	}
+}

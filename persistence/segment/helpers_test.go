@@ -144,3 +144,24 @@ func liveIDs(t *testing.T, s *Store) map[message.SpoolID]persistence.Entry {
 	}
 	return out
 }
+
+// framePayloads returns the payloads of every intact frame in the segments of dir, in order.
+func framePayloads(t *testing.T, dir string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, path := range segFiles(t, dir) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := headerSize; ; {
+			n, _, ok := frameAt(data[off:])
+			if !ok || off+frameHeaderSize+n > len(data) {
+				break
+			}
+			out = append(out, data[off+frameHeaderSize:off+frameHeaderSize+n])
+			off += frameHeaderSize + n
+		}
+	}
+	return out
+}

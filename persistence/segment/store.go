@@ -87,6 +87,7 @@ type Store struct {
 	overlay  map[message.SpoolID]liveness // ids touched by frames not yet durable
 
 	enc      *zstd.Encoder
+	encPlain *zstd.Encoder
 	dec      *zstd.Decoder
 	cache    frameCache
 	lowSpace atomic.Bool
@@ -143,12 +144,17 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	encPlain, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false))
+	if err != nil {
+		return nil, err
+	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxFrame),
 		zstd.WithDecoderDictRaw(dictV1ID, dictV1))
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), enc: enc, dec: dec,
+	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), enc: enc, encPlain: encPlain, dec: dec,
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
 		stopComp: make(chan struct{}), written: make(chan *written), overlay: map[message.SpoolID]liveness{}}
 	s.cache.init(4096, 16<<20)

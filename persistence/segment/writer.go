@@ -113,7 +113,11 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 	if cap(s.frameBuf) < frameHeaderSize {
 		s.frameBuf = make([]byte, 0, 64<<10)
 	}
-	frame := s.enc.EncodeAll(raw, s.frameBuf[:frameHeaderSize])
+	enc := s.enc
+	if len(raw) > dictFrameMax {
+		enc = s.encPlain
+	}
+	frame := enc.EncodeAll(raw, s.frameBuf[:frameHeaderSize])
 	s.frameBuf, s.rawBuf = frame[:0], raw[:0]
 	payload := frame[frameHeaderSize:]
 	copy(frame, appendFrameHeader(s.hdrBuf[:0], payload))

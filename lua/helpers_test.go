@@ -14,7 +14,7 @@ import (
 var testTime = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // load compiles src as the policy "policy.lua" and fails the test on error.
-func load(t *testing.T, src string) *Policy {
+func load(t testing.TB, src string) *Policy {
 	t.Helper()
 	p, err := loadErr(src)
 	if err != nil {
@@ -27,7 +27,7 @@ func loadErr(src string) (*Policy, error) {
 	return LoadSource("policy.lua", []byte(src), Options{Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 }
 
-func newState(t *testing.T, p *Policy) *State {
+func newState(t testing.TB, p *Policy) *State {
 	t.Helper()
 	s, err := p.NewState()
 	if err != nil {
@@ -38,7 +38,7 @@ func newState(t *testing.T, p *Policy) *State {
 }
 
 // hookMessage builds the Message a hook would build for a record of type kind.
-func hookMessage(t *testing.T, kind message.RecordType) *Message {
+func hookMessage(t testing.TB, kind message.RecordType) *Message {
 	t.Helper()
 	rec := &message.LogRecord{Type: kind, ID: "00112233445566778899aabbccddeeff", Sender: "sender@example.com",
 		Recipient: message.Recipients{"rcpt@example.net"}, Queue: "example.net", Timestamp: testTime.Unix(),

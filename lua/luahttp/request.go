@@ -19,7 +19,8 @@ type request struct {
 	method     string
 	url        *url.URL
 	header     http.Header
-	body       []byte
+	body       string
+	hasBody    bool // body was set (an empty body is still sent with a Content-Length of 0)
 	timeout    time.Duration
 	timeoutSet bool // false: use the client's timeout
 	sent       bool
@@ -111,7 +112,7 @@ func requestBody(L *lua.LState) int {
 	if !utf8.ValidString(body) {
 		L.RaiseError("kumo.http: body must be valid UTF-8 text")
 	}
-	r.body = []byte(body)
+	r.body, r.hasBody = body, true // the Lua string itself: no copy of a large body
 	return chain(L)
 }
 
@@ -121,7 +122,7 @@ func requestFormURLEncoded(L *lua.LState) int {
 	for _, kv := range stringPairs(L, L.CheckTable(2), "form_url_encoded") {
 		form.Add(kv[0], kv[1])
 	}
-	r.body = []byte(form.Encode())
+	r.body, r.hasBody = form.Encode(), true
 	r.header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return chain(L)
 }
@@ -138,7 +139,7 @@ func requestFormMultipart(L *lua.LState) int {
 	if err := w.Close(); err != nil {
 		L.RaiseError("kumo.http: form_multipart_data: %v", err)
 	}
-	r.body = buf.Bytes()
+	r.body, r.hasBody = buf.String(), true
 	r.header.Set("Content-Type", w.FormDataContentType())
 	return chain(L)
 }

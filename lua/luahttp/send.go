@@ -1,13 +1,13 @@
 package luahttp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -72,8 +72,8 @@ func (r *request) do(parent context.Context) (*response, error) {
 	ctx = ex.withTrace(ctx)
 
 	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
+	if r.hasBody {
+		body = strings.NewReader(r.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil {

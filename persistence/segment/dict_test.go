@@ -155,22 +155,27 @@ func TestSmallFramesUseTheDictionary(t *testing.T) {
 	}
 }
 
-// TestLargeFramesGoWithoutTheDictionary: a frame above dictFrameMax is compressed without the
-// dictionary (it costs more time than it saves bytes there), a small one with it, and both load
-// after a restart.
-func TestLargeFramesGoWithoutTheDictionary(t *testing.T) {
+// TestFrameCompression: a small frame is compressed with the dictionary, a frame above
+// dictFrameMax without it (it costs more time than it saves bytes there), a frame of deletes is
+// stored uncompressed; all of them replay after a restart.
+func TestFrameCompression(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
-	small := benchEntries(2)
+	small := benchEntries(3)
 	large := *small[1]
 	large.Body = bytes.Repeat(small[1].Body, 3*dictFrameMax/len(small[1].Body))
-	es := []*persistence.Entry{small[0], &large}
-	for _, e := range es {
+	for _, e := range []*persistence.Entry{small[0], &large, small[2]} {
 		putSync(t, s, e) // a frame each
 	}
+	s.Delete(small[2].ID)
+	flush(t, s)
 	s.Close()
-	var sizes []int
-	var dicts []uint32
+	type frame struct {
+		size   int
+		dict   uint32
+		stored bool
+	}
+	var got []frame
 	for _, p := range framePayloads(t, dir) {
 		raw, err := s.dec.DecodeAll(p, nil)
 		if err != nil {
@@ -180,18 +185,53 @@ func TestLargeFramesGoWithoutTheDictionary(t *testing.T) {
 		if err := h.Decode(p); err != nil {
 			t.Fatal(err)
 		}
-		sizes, dicts = append(sizes, len(raw)), append(dicts, h.DictionaryID)
+		got = append(got, frame{len(raw), h.DictionaryID, bytes.Equal(p, appendStoredZstd(nil, raw))})
 	}
-	if len(sizes) != 2 || sizes[0] > dictFrameMax || dicts[0] != dictV1ID || sizes[1] <= dictFrameMax || dicts[1] != 0 {
-		t.Fatalf("frames of %v bytes with dictionaries %v: want a small one with %#x, then a large one without",
-			sizes, dicts, dictV1ID)
+	ok := len(got) == 4 &&
+		got[0].size <= dictFrameMax && got[0].dict == dictV1ID && !got[0].stored &&
+		got[1].size > dictFrameMax && got[1].dict == 0 && !got[1].stored &&
+		got[3].size <= storedFrameMax && got[3].stored
+	if !ok {
+		t.Fatalf("frames %+v: want a small one with dictionary %#x, a large one without, a put, then a stored delete",
+			got, dictV1ID)
 	}
 	s = open(t, dir)
 	defer s.Close()
-	for _, e := range es {
+	for _, e := range []*persistence.Entry{small[0], &large} {
 		got, err := s.Load(e.ID)
 		if err != nil || !bytes.Equal(got.Body, e.Body) {
 			t.Fatalf("message %s after a restart: %v", e.ID, err)
+		}
+	}
+	if _, err := s.Load(small[2].ID); err == nil {
+		t.Fatal("the deleted message is back after a restart")
+	}
+}
+
+// TestStoredZstdFrames: the stored frames the writer makes by hand decode with the zstd decoder,
+// at every content-size encoding.
+func TestStoredZstdFrames(t *testing.T) {
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	for _, n := range []int{0, 1, 17, 255, 256, 1000, 0xffff + 256, 0xffff + 257, 128<<10 - 1} {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		frame := appendStoredZstd([]byte("x"), p)
+		if frame[0] != 'x' {
+			t.Fatal("dst overwritten")
+		}
+		var h zstd.Header
+		if err := h.Decode(frame[1:]); err != nil || !h.HasFCS || h.FrameContentSize != uint64(n) {
+			t.Fatalf("%d bytes: header %+v, %v", n, h, err)
+		}
+		got, err := dec.DecodeAll(frame[1:], nil)
+		if err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("%d bytes: decoded %d bytes, %v", n, len(got), err)
 		}
 	}
 }

@@ -182,3 +182,29 @@ func dueNanos(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// storedFrameMax is the largest frame (entries before compression) written as a stored zstd frame:
+// a few deletes or updates are ids and counters that do not compress, and a stored frame costs
+// nothing to make, where running the compressor costs 10-20 µs however small its input.
+const storedFrameMax = 255
+
+// appendStoredZstd appends p, shorter than 128 KiB (one zstd block), as a zstd frame holding one
+// raw block, which any zstd decoder reads: the magic number, a frame header descriptor announcing a
+// single segment and the size of the content-size field, the content size, then the last block's
+// header (type raw, p's size) and p itself.
+func appendStoredZstd(dst, p []byte) []byte {
+	n := len(p)
+	dst = binary.LittleEndian.AppendUint32(dst, 0xFD2FB528)
+	const singleSegment = 1 << 5
+	switch {
+	case n <= 0xff:
+		dst = append(dst, singleSegment, byte(n))
+	case n <= 0xffff+256:
+		dst = binary.LittleEndian.AppendUint16(append(dst, 1<<6|singleSegment), uint16(n-256))
+	default:
+		dst = binary.LittleEndian.AppendUint32(append(dst, 2<<6|singleSegment), uint32(n))
+	}
+	bh := uint32(n)<<3 | 1 // Block_Size, Block_Type 0 (raw), Last_Block
+	dst = append(dst, byte(bh), byte(bh>>8), byte(bh>>16))
+	return append(dst, p...)
+}

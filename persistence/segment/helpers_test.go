@@ -27,6 +27,7 @@ type faultFS struct {
 	failSyncs  atomic.Bool
 	mu         sync.Mutex
 	space      *Space
+	spaceCalls atomic.Int64
 }
 
 func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
@@ -38,6 +39,7 @@ func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (File, error
 }
 
 func (f *faultFS) Space(path string) (Space, error) {
+	f.spaceCalls.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.space != nil {

@@ -91,6 +91,8 @@ type Store struct {
 	dec      *zstd.Decoder
 	cache    frameCache
 	lowSpace atomic.Bool
+	spaceMu  sync.Mutex // one free-space check at a time
+	unsized  int64      // bytes the syncer committed since it last checked the free space (syncer only)
 	stats    counters
 	report   RecoveryReport
 
@@ -182,7 +184,7 @@ func (s *Store) segPath(seq uint32) string {
 // Put stores a new entry; done is called once it is on disk and synced, or with the error that
 // stopped it (ErrLowSpace, ErrClosed, a disk error).
 func (s *Store) Put(e *persistence.Entry, done func(error)) {
-	if s.lowSpace.Load() {
+	if s.LowSpace() {
 		s.stats.refused.Add(1)
 		if done != nil {
 			done(ErrLowSpace)
@@ -289,7 +291,16 @@ func (s *Store) closeFiles() error {
 }
 
 // LowSpace reports whether the disk is below its free-space threshold (new messages are refused).
-func (s *Store) LowSpace() bool { return s.lowSpace.Load() }
+// While it is, every call looks again (one at a time: a call that finds a check under way answers
+// with what the last one found), so the store takes messages again as soon as there is room, even
+// when nothing is being written.
+func (s *Store) LowSpace() bool {
+	if s.lowSpace.Load() {
+		s.checkSpace()
+		return s.lowSpace.Load()
+	}
+	return false
+}
 
 // Len is the number of live messages.
 func (s *Store) Len() int {

@@ -3,6 +3,7 @@ package segment
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -260,23 +261,46 @@ func TestDiskFaults(t *testing.T) {
 			o.MinFreeSpace = Threshold{Percent: 10}
 		})
 		defer s.Close()
+		// Small commits do not look at the free space each time.
+		for i := range 20 {
+			putSync(t, s, entryN(i))
+		}
+		if n := fs.spaceCalls.Load(); n != 1 {
+			t.Fatalf("%d free-space checks for 20 small commits, want the one at Open", n)
+		}
 		fs.setSpace(&Space{FreeBytes: 5, TotalBytes: 100, FreeInodes: 50, TotalInodes: 100})
-		putSync(t, s, entryN(1)) // the syncer checks the space after each commit, after acknowledging it
-		for deadline := time.Now().Add(10 * time.Second); !s.LowSpace(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("a commit below min_free_space did not raise the low-space flag")
+		// The syncer checks once spaceCheckBytes have been committed, after acknowledging them.
+		for i := 0; !s.LowSpace(); i++ {
+			if i > 2*spaceCheckBytes/(len(bigEntry(0).Body)/2) {
+				t.Fatal("committing past spaceCheckBytes below min_free_space did not raise the low-space flag")
 			}
+			if i > 0 {
+				time.Sleep(time.Millisecond)
+			}
+			putSync(t, s, bigEntry(100+i))
 		}
 		done := make(chan error, 1)
-		s.Put(entryN(2), func(err error) { done <- err })
+		s.Put(entryN(50), func(err error) { done <- err })
 		if err := <-done; !errors.Is(err, ErrLowSpace) {
 			t.Fatalf("put below min_free_space: %v", err)
 		}
 		s.Delete(entryN(1).ID) // deletions still go through
+		flush(t, s)
+		// Room again, with nothing written meanwhile: the next put looks and is taken.
 		fs.setSpace(&Space{FreeBytes: 50, TotalBytes: 100, FreeInodes: 50, TotalInodes: 100})
-		s.checkSpace()
-		putSync(t, s, entryN(3))
+		putSync(t, s, entryN(51))
+		if s.LowSpace() {
+			t.Fatal("still low on space")
+		}
 	})
+}
+
+// bigEntry is an entry whose body (64 KiB of random bytes) does not compress.
+func bigEntry(n int) *persistence.Entry {
+	e := entryN(n)
+	e.Body = make([]byte, 64<<10)
+	rand.NewChaCha8([32]byte{byte(n), byte(n >> 8)}).Read(e.Body)
+	return e
 }
 
 func TestThreshold(t *testing.T) {

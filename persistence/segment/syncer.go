@@ -43,11 +43,13 @@ func (s *Store) syncBatch(batch []*written) {
 		}
 		return
 	}
+	var n int64
 	s.idxMu.Lock()
 	for _, w := range batch {
 		if w.seg == nil {
 			continue
 		}
+		n += w.end - w.off
 		w.seg.size = max(w.seg.size, w.end)
 		for i := range w.ops {
 			s.apply(&w.ops[i])
@@ -69,7 +71,7 @@ func (s *Store) syncBatch(batch []*written) {
 		finishOps(w.ops, nil)
 	}
 	s.reclaim()
-	s.checkSpace()
+	s.committed(n)
 	for _, w := range batch {
 		finish(w.barriers, nil)
 	}

@@ -41,8 +41,8 @@ func (h *hookWorker) Receive(c *actor.Context) {
 			}
 		}
 		h.worker.do(func() {
-			for _, rec := range m.records {
-				h.process(rec, m.ack)
+			for _, ev := range m.events {
+				h.process(ev, m.ack)
 				m.credits.Release(1)
 			}
 		})
@@ -50,7 +50,8 @@ func (h *hookWorker) Receive(c *actor.Context) {
 }
 
 // process decides about one record; the ack is settled on every path, a panic included.
-func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
+func (h *hookWorker) process(ev *Event, ack *Ack) {
+	rec := ev.Record
 	settled := false
 	settle := func(err error) {
 		if !settled {
@@ -64,6 +65,7 @@ func (h *hookWorker) process(rec *message.LogRecord, ack *Ack) {
 			settle(nil)
 		}
 	}()
+	rec = captureRecord(ev, h.cfg.Meta, h.cfg.Headers)
 	if h.state == nil {
 		h.fail(rec, h.err)
 		settle(nil)

@@ -27,9 +27,10 @@ type logBatch struct {
 	ack    *Ack // nil for records the engine produced itself
 }
 
-// hookBatch carries a logger's records to a hook worker.
+// hookBatch carries a logger's records to a hook worker, which captures the hook's meta and headers
+// into each (see captureRecord) on its own long-lived goroutine.
 type hookBatch struct {
-	records []*message.LogRecord
+	events  []*Event
 	ack     *Ack
 	credits *Credits // the logger's intake credits, returned once each record is handed on
 }

@@ -20,8 +20,12 @@ func TestIndexAgainstMap(t *testing.T) {
 	ref := map[message.SpoolID]slot{}
 	for step := 0; step < 200000; step++ {
 		id := pool[rng.IntN(len(pool))]
-		switch rng.IntN(3) {
-		case 0, 1:
+		setOdds := 2 // out of 3; the middle of the run mostly deletes, so shards shrink too
+		if step > 80000 && step < 120000 {
+			setOdds = 0
+		}
+		switch op := rng.IntN(3); {
+		case op < setOdds:
 			s := slot{put: loc{seg: uint32(1 + rng.IntN(9)), off: uint32(step)}, attempts: uint16(step)}
 			x.set(id, s)
 			ref[id] = s
@@ -55,6 +59,44 @@ func TestIndexAgainstMap(t *testing.T) {
 			if _, found := x.get(id); found {
 				t.Fatalf("deleted id %v still found", id)
 			}
+		}
+	}
+}
+
+// TestIndexShrinks: a backlog that drains hands its memory back, and what stays is still found.
+func TestIndexShrinks(t *testing.T) {
+	ids := message.NewIDGen([6]byte{1, 2, 3, 4, 5, 6})
+	x := newIndex()
+	var all []message.SpoolID
+	for i := 0; i < 200000; i++ {
+		id := ids.New(t0)
+		all = append(all, id)
+		x.set(id, slot{put: loc{seg: 1, off: uint32(i)}})
+	}
+	cells := func() (n int) {
+		for i := range x.shards {
+			n += len(x.shards[i].cells)
+		}
+		return n
+	}
+	if full, lo, hi := cells(), 200000*100/85, 200000*100/68; full < lo || full > hi+indexShards {
+		t.Fatalf("%d cells for 200,000 entries: want a load between 0.68 and 0.85", full)
+	}
+	keep := all[:100]
+	for _, id := range all[100:] {
+		x.del(id)
+	}
+	if n := cells(); n > indexShards*tableMinCap*2 {
+		t.Fatalf("%d cells left for %d entries", n, x.len())
+	}
+	for i, id := range keep {
+		if s, ok := x.get(id); !ok || s.put.off != uint32(i) {
+			t.Fatalf("entry %d lost after shrinking: %+v %v", i, s, ok)
+		}
+	}
+	for _, id := range all[100:1000] {
+		if _, ok := x.get(id); ok {
+			t.Fatal("a deleted entry came back after shrinking")
 		}
 	}
 }

@@ -40,7 +40,9 @@ type Options struct {
 	// the fdatasync of a commit flushes data only, not the file's growing size (about 2.5x more
 	// commits per second on ext4). Default 1 MiB; negative turns it off.
 	Preallocate int64
-	// MaxFrameBytes bounds the uncompressed size of one frame (one group commit). Default 4 MiB.
+	// MaxFrameBytes bounds the uncompressed size of one frame (a group commit larger than this is
+	// written as several frames). Default 1 MiB: a frame is the unit a load reads and decompresses
+	// when the frame cache misses, and the compressor's history is as large as the largest frame.
 	MaxFrameBytes int
 	// MinFreeSpace and MinFreeInodes refuse new messages when the file system is below them.
 	// The zero value means KumoMTA's default, 10%; use Threshold{Disabled: true} to turn a check off.
@@ -128,7 +130,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MaxSegmentSize = 64 << 20
 	}
 	if opts.MaxFrameBytes <= 0 {
-		opts.MaxFrameBytes = 4 << 20
+		opts.MaxFrameBytes = 1 << 20
 	}
 	if opts.CompactBelow <= 0 {
 		opts.CompactBelow = 0.25
@@ -141,13 +143,16 @@ func Open(opts Options) (*Store, error) {
 	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", opts.Dir, err)
 	}
+	// A 1 MiB window (matches reach at most 1 MiB back, the default frame size) instead of the
+	// default 4 MiB: each encoder keeps a history buffer the window's size.
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithEncoderDictRaw(dictV1ID, dictV1))
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1<<20),
+		zstd.WithEncoderDictRaw(dictV1ID, dictV1))
 	if err != nil {
 		return nil, err
 	}
 	encPlain, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false))
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,11 @@ type Options struct {
 	CompactBelow float64
 	// CompactEvery is how often the compactor looks for sparse segments. Default 30 s.
 	CompactEvery time.Duration
+	// DeleteSyncDelay is how long a commit holding nothing but deletes waits for other work to
+	// share its fsync. Nobody waits on a delete, and at moderate rates every delivery's delete
+	// otherwise costs an fsync of its own; a delete lost in a crash within this window only means
+	// the message is delivered again (at least once). Default 10 ms; negative: no wait.
+	DeleteSyncDelay time.Duration
 }
 
 // ErrLowSpace is returned for puts refused because the disk is below its free-space threshold.
@@ -137,6 +142,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.CompactEvery <= 0 {
 		opts.CompactEvery = 30 * time.Second
+	}
+	if opts.DeleteSyncDelay == 0 {
+		opts.DeleteSyncDelay = 10 * time.Millisecond
 	}
 	opts.MinFreeSpace = opts.MinFreeSpace.orDefault()
 	opts.MinFreeInodes = opts.MinFreeInodes.orDefault()

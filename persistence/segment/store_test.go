@@ -352,3 +352,63 @@ func TestGroupCommit(t *testing.T) {
 	}
 	t.Logf("1280 puts, %d fsyncs", st.Frames)
 }
+
+// TestDeletesWaitForCompany: a commit of deletes alone waits (DeleteSyncDelay) for other work to
+// share its fsync; a Flush or Close does not let it wait; with a short delay it is synced alone.
+func TestDeletesWaitForCompany(t *testing.T) {
+	long := func(o *Options) { o.DeleteSyncDelay = time.Hour }
+	t.Run("the next put's fsync carries it", func(t *testing.T) {
+		s := open(t, t.TempDir(), long)
+		defer s.Close()
+		putSync(t, s, entryN(1))
+		st := s.Stats()
+		s.Delete(entryN(1).ID)
+		for deadline := time.Now().Add(10 * time.Second); s.Stats().Frames == st.Frames; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) { // the delete is to be a frame of its own, written
+				t.Fatal("the delete was never written")
+			}
+		}
+		putSync(t, s, entryN(2))
+		syncs := st.Syncs
+		if got := s.Stats().Syncs - syncs; got != 1 {
+			t.Fatalf("%d fsyncs for a delete and the put after it, want 1", got)
+		}
+		if _, err := s.Load(entryN(1).ID); err == nil {
+			t.Fatal("the deleted message is still there")
+		}
+	})
+	t.Run("a Flush does not wait", func(t *testing.T) {
+		s := open(t, t.TempDir(), long)
+		defer s.Close()
+		putSync(t, s, entryN(1))
+		s.Delete(entryN(1).ID)
+		flush(t, s)
+		if n := s.Len(); n != 0 {
+			t.Fatalf("%d messages after deleting the only one and flushing", n)
+		}
+	})
+	t.Run("Close syncs it", func(t *testing.T) {
+		dir := t.TempDir()
+		s := open(t, dir, long)
+		putSync(t, s, entryN(1))
+		putSync(t, s, entryN(2))
+		s.Delete(entryN(1).ID)
+		s.Close()
+		s = open(t, dir)
+		defer s.Close()
+		if _, err := s.Load(entryN(1).ID); err == nil || s.Len() != 1 {
+			t.Fatalf("after a restart: %d messages, the deleted one loads: %v", s.Len(), err == nil)
+		}
+	})
+	t.Run("alone, it is synced once the delay is over", func(t *testing.T) {
+		s := open(t, t.TempDir(), func(o *Options) { o.DeleteSyncDelay = 5 * time.Millisecond })
+		defer s.Close()
+		putSync(t, s, entryN(1))
+		s.Delete(entryN(1).ID)
+		for deadline := time.Now().Add(10 * time.Second); s.Len() != 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a lone delete was never synced")
+			}
+		}
+	})
+}

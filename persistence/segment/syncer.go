@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // sync is the syncer stage: it makes the frames the writer wrote durable, many per fsync, applies
@@ -11,21 +12,61 @@ import (
 func (s *Store) sync() {
 	defer close(s.done)
 	for w := range s.written {
-		batch := []*written{w}
-	more:
-		for {
-			select {
-			case w, ok := <-s.written:
-				if !ok {
-					break more
-				}
-				batch = append(batch, w)
-			default:
-				break more
-			}
+		batch := s.drainWritten([]*written{w})
+		if s.opts.DeleteSyncDelay > 0 && onlyDeletes(batch) {
+			batch = s.awaitCompany(batch)
 		}
 		s.syncBatch(batch)
 	}
+}
+
+// drainWritten adds the frames already waiting to batch.
+func (s *Store) drainWritten(batch []*written) []*written {
+	for {
+		select {
+		case w, ok := <-s.written:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, w)
+		default:
+			return batch
+		}
+	}
+}
+
+// awaitCompany holds a batch of deletes back for up to DeleteSyncDelay, until a frame somebody
+// waits for (a put, an update, a Flush) arrives to share the fsync, or the writer stops.
+func (s *Store) awaitCompany(batch []*written) []*written {
+	t := time.NewTimer(s.opts.DeleteSyncDelay)
+	defer t.Stop()
+	for onlyDeletes(batch) {
+		select {
+		case w, ok := <-s.written:
+			if !ok {
+				return batch
+			}
+			batch = s.drainWritten(append(batch, w))
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// onlyDeletes reports a batch of written frames holding deletes and nothing else.
+func onlyDeletes(batch []*written) bool {
+	for _, w := range batch {
+		if w.seg == nil || len(w.barriers) > 0 {
+			return false
+		}
+		for i := range w.ops {
+			if w.ops[i].req.e.kind != kindDelete {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (s *Store) syncBatch(batch []*written) {

@@ -187,6 +187,7 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 	ph.Engine = &st
 	if sp, ok := eng.SpoolStats(); ok {
 		ph.SpoolLoads, ph.SpoolCacheHits = sp.Loads, sp.CacheHits
+		ph.SpoolFrames, ph.SpoolSyncs = sp.Frames, sp.Syncs
 	}
 	if waitErr == nil && ctx.Err() == nil && ph.AcceptErrors > 0 {
 		waitErr = fmt.Errorf("%d records refused, the first: %s", ph.AcceptErrors, ph.FirstAcceptError)

@@ -100,9 +100,12 @@ type Phase struct {
 	RSSBefore     int64         `json:"rss_before_bytes"`   // at the phase's start
 	Engine        *engine.Stats `json:"engine,omitempty"`   // the in-process engine's totals
 	// SpoolLoads and SpoolCacheHits: message bodies the in-process engine read back from its
-	// spool to deliver, and how many of them its frame cache served.
+	// spool to deliver, and how many of them its frame cache served; SpoolFrames and SpoolSyncs:
+	// the frames its spool wrote and the fsync rounds that made them durable.
 	SpoolLoads     uint64       `json:"spool_loads,omitempty"`
 	SpoolCacheHits uint64       `json:"spool_cache_hits,omitempty"`
+	SpoolFrames    uint64       `json:"spool_frames,omitempty"`
+	SpoolSyncs     uint64       `json:"spool_syncs,omitempty"`
 	Node           *NodeFigures `json:"node,omitempty"` // the target node's own figures
 	// Dead-webhook mode: messages queued, RSS with them queued (after a GC), per message above
 	// RSSBefore, and the spool's size on disk.
@@ -244,6 +247,10 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			if p.SpoolLoads > 0 {
 				fmt.Fprintf(w, "%s spool: %d bodies read back to deliver, %.1f%% from the frame cache\n",
 					p.Name, p.SpoolLoads, 100*float64(p.SpoolCacheHits)/float64(p.SpoolLoads))
+			}
+			if p.SpoolSyncs > 0 && p.Records > 0 {
+				fmt.Fprintf(w, "%s spool: %d frames in %d fsyncs, %.2f fsyncs per record\n",
+					p.Name, p.SpoolFrames, p.SpoolSyncs, float64(p.SpoolSyncs)/float64(p.Records))
 			}
 		}
 		if !p.Complete && !rep.Settings.Dead {

@@ -52,7 +52,7 @@ type Options struct {
 	// CompactEvery is how often the compactor looks for sparse segments. Default 30 s.
 	CompactEvery time.Duration
 	// DeleteSyncDelay is how long a commit holding nothing but deletes waits for other work to
-	// share its fsync. Nobody waits on a delete, and at moderate rates every delivery's delete
+	// share its fsync. Nobody waits on a delete, and at low rates every delivery's delete
 	// otherwise costs an fsync of its own; a delete lost in a crash within this window only means
 	// the message is delivered again (at least once). Default 10 ms; negative: no wait.
 	DeleteSyncDelay time.Duration

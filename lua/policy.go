@@ -134,6 +134,7 @@ func (p *Policy) newState(configure bool) (*State, error) {
 	s := &State{L: L, policy: p, handlers: map[string][]handler{}, configuring: configure}
 	s.openKumo()
 	installIteration(L)
+	installStringFormat(L)
 	s.setSearchPath()
 	fn := L.NewFunctionFromProto(p.proto)
 	L.Push(fn)

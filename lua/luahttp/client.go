@@ -68,6 +68,10 @@ type client struct {
 	verbose       bool
 	parseDuration func(string) (time.Duration, error)
 	closed        atomic.Bool
+	// The URL last requested, as given and parsed: a session posts to the same URL again and
+	// again. Only the client's own LState uses these; the parsed URL is never modified.
+	lastRaw string
+	lastURL *url.URL
 }
 
 var clientMethods = map[string]lua.LGFunction{
@@ -159,15 +163,19 @@ func newRequest(L *lua.LState, method string) int {
 	if c.closed.Load() {
 		L.RaiseError(errClosed)
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		L.RaiseError("kumo.http: invalid URL: %v", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		L.RaiseError("kumo.http: invalid URL %q: the scheme must be http or https", u.Redacted())
-	}
-	if u.Host == "" {
-		L.RaiseError("kumo.http: invalid URL %q: no host", u.Redacted())
+	u := c.lastURL
+	if u == nil || raw != c.lastRaw {
+		var err error
+		if u, err = url.Parse(raw); err != nil {
+			L.RaiseError("kumo.http: invalid URL: %v", err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			L.RaiseError("kumo.http: invalid URL %q: the scheme must be http or https", u.Redacted())
+		}
+		if u.Host == "" {
+			L.RaiseError("kumo.http: invalid URL %q: no host", u.Redacted())
+		}
+		c.lastRaw, c.lastURL = raw, u
 	}
 	r := &request{client: c, method: method, url: u, header: make(http.Header)}
 	ud := L.NewUserData()

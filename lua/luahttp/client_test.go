@@ -222,3 +222,22 @@ func TestSharedTransports(t *testing.T) {
 		t.Run(tc.name, tc.check)
 	}
 }
+
+// TestClientURLsInTurn: a client keeps the URL it last parsed; requests to other URLs, back to the
+// first, and to an invalid one each go where (or fail as) their own URL says.
+func TestClientURLsInTurn(t *testing.T) {
+	srv := newTestServer(t, false)
+	L := newState(t, srv.URL, Options{})
+	eval(t, L, `client = kumo.http.build_client{} return true`)
+	for _, path := range []string{"/a", "/a", "/b", "/a?x=1"} {
+		eval(t, L, `return client:post(url .. '`+path+`'):body('x'):send():status_code()`)
+		if got := srv.last(t); got.path != strings.SplitN(path, "?", 2)[0] || got.method != "POST" {
+			t.Fatalf("a POST to %s reached %s %s", path, got.method, got.path)
+		}
+	}
+	assertContains(t, evalErr(t, L, `client:get('ftp://example.com/')`), "scheme must be http or https")
+	eval(t, L, `return client:get(url .. '/c'):send():status_code()`)
+	if got := srv.last(t); got.path != "/c" || got.method != "GET" {
+		t.Fatalf("a GET to /c after a refused URL reached %s %s", got.method, got.path)
+	}
+}

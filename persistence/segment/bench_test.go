@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
 )
@@ -180,4 +182,32 @@ func BenchmarkRecover(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "messages")
 	b.ReportMetric(float64(disk)/float64(n), "disk-B/msg")
+}
+
+// BenchmarkCompressFrame compresses frames of 1 to 27 typical puts with each of the writer's
+// encoders, which it picks by size (see compress.go); B/put is the compressed size per put.
+func BenchmarkCompressFrame(b *testing.B) {
+	encs, err := newEncoders()
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := benchEntries(27)
+	for _, n := range []int{1, 2, 4, 27} {
+		var raw []byte
+		for _, e := range es[:n] {
+			raw = appendEntry(raw, &entry{kind: kindPut, id: e.ID, queue: []byte(e.Queue), meta: e.Meta, body: e.Body})
+		}
+		for _, v := range []struct {
+			name string
+			enc  *zstd.Encoder
+		}{{"small", encs.small}, {"dict", encs.dict}, {"plain", encs.plain}} {
+			b.Run("puts="+strconv.Itoa(n)+"/"+v.name, func(b *testing.B) {
+				var out []byte
+				for b.Loop() {
+					out = v.enc.EncodeAll(raw, out[:0])
+				}
+				b.ReportMetric(float64(len(out))/float64(n), "B/put")
+			})
+		}
+	}
 }

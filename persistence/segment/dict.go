@@ -17,14 +17,6 @@ import (
 //go:embed dict_v1.bin
 var dictV1 []byte
 
-// dictFrameMax is the largest frame (entries before compression) compressed with the dictionary.
-// Starting a frame from the dictionary costs a fixed ~10-15 µs (the encoder's tables are reset to
-// the dictionary's), which a small frame repays many times over; a large frame has its own history
-// to match against and gains little from it: 27 typical entries (23 KB) take 68 bytes each with the
-// dictionary and 76 without, but cost 47 µs to compress instead of 31. Under load the writer is
-// what limits the spool, so frames above this size go without.
-const dictFrameMax = 8 << 10
-
 // dictV1ID is the dictionary's id in zstd frame headers: in the range the zstd format leaves to
 // private dictionaries (32768 to 2^31-1).
 const dictV1ID = 0x486b6401 // "Hkd" 1

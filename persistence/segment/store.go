@@ -93,8 +93,7 @@ type Store struct {
 	ovMu     sync.Mutex
 	overlay  map[message.SpoolID]liveness // ids touched by frames not yet durable
 
-	enc      *zstd.Encoder
-	encPlain *zstd.Encoder
+	encs     encoders
 	dec      *zstd.Decoder
 	cache    frameCache
 	lowSpace atomic.Bool
@@ -151,16 +150,7 @@ func Open(opts Options) (*Store, error) {
 	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", opts.Dir, err)
 	}
-	// A 1 MiB window (matches reach at most 1 MiB back, the default frame size) instead of the
-	// default 4 MiB: each encoder keeps a history buffer the window's size.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1<<20),
-		zstd.WithEncoderDictRaw(dictV1ID, dictV1))
-	if err != nil {
-		return nil, err
-	}
-	encPlain, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1<<20))
+	encs, err := newEncoders()
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +159,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), enc: enc, encPlain: encPlain, dec: dec,
+	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), encs: encs, dec: dec,
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
 		stopComp: make(chan struct{}), written: make(chan *written), overlay: map[message.SpoolID]liveness{}}
 	s.cache.init(4096, 16<<20)

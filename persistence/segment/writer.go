@@ -113,15 +113,7 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 	if cap(s.frameBuf) < frameHeaderSize {
 		s.frameBuf = make([]byte, 0, 64<<10)
 	}
-	var frame []byte
-	switch {
-	case len(raw) <= storedFrameMax: // deletes and updates only: nothing to gain from compressing
-		frame = appendStoredZstd(s.frameBuf[:frameHeaderSize], raw)
-	case len(raw) <= dictFrameMax:
-		frame = s.enc.EncodeAll(raw, s.frameBuf[:frameHeaderSize])
-	default:
-		frame = s.encPlain.EncodeAll(raw, s.frameBuf[:frameHeaderSize])
-	}
+	frame := s.encs.compress(raw, s.frameBuf[:frameHeaderSize])
 	s.frameBuf, s.rawBuf = frame[:0], raw[:0]
 	payload := frame[frameHeaderSize:]
 	copy(frame, appendFrameHeader(s.hdrBuf[:0], payload))

@@ -24,6 +24,11 @@ func (s *Store) Load(id message.SpoolID) (*persistence.Entry, error) {
 		if !ok {
 			return nil, persistence.ErrNotFound
 		}
+		if e, ok := s.retry.get(id); ok {
+			s.stats.cacheHits.Add(1)
+			return &persistence.Entry{ID: id, Queue: string(e.queue), Attempts: sl.attempts, Due: dueTime(sl.due.nanos()),
+				Meta: e.meta, Body: e.body}, nil
+		}
 		if f == nil {
 			return nil, fmt.Errorf("spool: segment %d of message %s is not open", sl.put.seg, id)
 		}

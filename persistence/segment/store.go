@@ -96,6 +96,7 @@ type Store struct {
 	encs     encoders
 	dec      *zstd.Decoder
 	cache    frameCache
+	retry    retryCache
 	lowSpace atomic.Bool
 	spaceMu  sync.Mutex // one free-space check at a time
 	unsized  int64      // bytes the syncer committed since it last checked the free space (syncer only)
@@ -163,6 +164,7 @@ func Open(opts Options) (*Store, error) {
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
 		stopComp: make(chan struct{}), written: make(chan *written), overlay: map[message.SpoolID]liveness{}}
 	s.cache.init(4096, 16<<20)
+	s.retry.init(8 << 20)
 	if err := s.replay(); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -200,11 +202,32 @@ func (s *Store) Put(e *persistence.Entry, done func(error)) {
 
 // Update records new attempts and due time for a stored message.
 func (s *Store) Update(id message.SpoolID, attempts uint16, due time.Time) {
+	s.keepForRetry(id)
 	s.submit(request{e: entry{kind: kindUpdate, id: id, attempts: attempts, due: dueNanos(due)}})
+}
+
+// keepForRetry copies a message that will be loaded again for a retry into the retry cache, when
+// its frame is still in the frame cache (see retryCache).
+func (s *Store) keepForRetry(id message.SpoolID) {
+	if _, ok := s.retry.get(id); ok {
+		return
+	}
+	s.idxMu.RLock()
+	sl, ok := s.led.idx.get(id)
+	s.idxMu.RUnlock()
+	if !ok {
+		return
+	}
+	es, ok := s.cache.get(frameKey{seg: sl.put.seg, off: sl.put.off})
+	if !ok || int(sl.put.idx) >= len(es) || es[sl.put.idx].id != id || es[sl.put.idx].kind != kindPut {
+		return
+	}
+	s.retry.keep(&es[sl.put.idx])
 }
 
 // Delete records that a message is finished.
 func (s *Store) Delete(id message.SpoolID) {
+	s.retry.drop(id)
 	s.submit(request{e: entry{kind: kindDelete, id: id}})
 }
 

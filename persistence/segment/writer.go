@@ -143,12 +143,16 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 	s.ovMu.Unlock()
 	if !moves { // what was just written is what will be delivered next
 		es := make([]entry, 0, len(ops))
+		puts := false
 		for i := range ops {
 			if !ops[i].skip {
 				es = append(es, ops[i].req.e)
+				puts = puts || ops[i].req.e.kind == kindPut
 			}
 		}
-		s.cache.put(frameKey{seg: a.seq, off: uint32(off)}, es)
+		if puts { // loads read puts only: a frame of updates and deletes would just take a place
+			s.cache.put(frameKey{seg: a.seq, off: uint32(off)}, es)
+		}
 	}
 	s.stats.frames.Add(1)
 	s.stats.bytes.Add(uint64(len(frame)))

@@ -279,16 +279,23 @@ func oracleBool(field string, raw []byte) (bool, error) {
 	return false, expected(field, "boolean", raw)
 }
 
-// oracleUint decodes an unsigned integer that fits in bits bits.
-func oracleUint(field string, raw []byte, bits int) (uint64, error) {
+// oracleNumber returns the text of a JSON number, "" for null.
+func oracleNumber(field string, raw []byte) (string, error) {
 	switch jsonKind(raw) {
 	case "null":
-		return 0, nil
+		return "", nil
 	case "number":
-	default:
-		return 0, expected(field, "number", raw)
+		return string(bytes.TrimSpace(raw)), nil
 	}
-	text := string(bytes.TrimSpace(raw))
+	return "", expected(field, "number", raw)
+}
+
+// oracleUint decodes an unsigned integer that fits in bits bits.
+func oracleUint(field string, raw []byte, bits int) (uint64, error) {
+	text, err := oracleNumber(field, raw)
+	if text == "" {
+		return 0, err
+	}
 	n, err := strconv.ParseUint(text, 10, bits)
 	if err == nil {
 		return n, nil
@@ -300,14 +307,10 @@ func oracleUint(field string, raw []byte, bits int) (uint64, error) {
 }
 
 func oracleInt(field string, raw []byte) (int64, error) {
-	switch jsonKind(raw) {
-	case "null":
-		return 0, nil
-	case "number":
-	default:
-		return 0, expected(field, "number", raw)
+	text, err := oracleNumber(field, raw)
+	if text == "" {
+		return 0, err
 	}
-	text := string(bytes.TrimSpace(raw))
 	n, err := strconv.ParseInt(text, 10, 64)
 	if err == nil {
 		return n, nil

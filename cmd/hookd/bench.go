@@ -74,23 +74,20 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 		fmt.Fprintln(stderr, "hookd bench:", err)
 		return 2
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+	for _, p := range []struct {
+		path string
+		to   *io.Writer
+	}{{*cpuprofile, &cfg.CPUProfile}, {*memprofile, &cfg.MemProfile}} {
+		if p.path == "" {
+			continue
+		}
+		f, err := os.Create(p.path)
 		if err != nil {
 			fmt.Fprintln(stderr, "hookd bench:", err)
 			return 1
 		}
 		defer f.Close()
-		cfg.CPUProfile = f
-	}
-	if *memprofile != "" {
-		f, err := os.Create(*memprofile)
-		if err != nil {
-			fmt.Fprintln(stderr, "hookd bench:", err)
-			return 1
-		}
-		defer f.Close()
-		cfg.MemProfile = f
+		*p.to = f
 	}
 	var bar *progressBar
 	if !*quiet {

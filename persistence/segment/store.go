@@ -89,7 +89,7 @@ type Store struct {
 	hdrBuf   [frameHeaderSize]byte
 	zeros    []byte // writer scratch: what extend writes
 	frameSeq uint64 // frames written (writer only)
-	written  chan *written
+	hand     *handoff
 	ovMu     sync.Mutex
 	overlay  map[message.SpoolID]liveness // ids touched by frames not yet durable
 
@@ -162,7 +162,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), encs: encs, dec: dec,
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
-		stopComp: make(chan struct{}), written: make(chan *written), overlay: map[message.SpoolID]liveness{}}
+		stopComp: make(chan struct{}), hand: newHandoff(), overlay: map[message.SpoolID]liveness{}}
 	s.cache.init(4096, 16<<20)
 	s.retry.init(8 << 20)
 	if err := s.replay(); err != nil {

@@ -11,8 +11,13 @@ import (
 // them to the ledger in order, acknowledges them, and reclaims finished segments.
 func (s *Store) sync() {
 	defer close(s.done)
-	for w := range s.written {
-		batch := s.drainWritten([]*written{w})
+	var batch []*written
+	for {
+		clear(batch)
+		var ok bool
+		if batch, ok = s.hand.take(batch[:0]); !ok {
+			return
+		}
 		if s.opts.DeleteSyncDelay > 0 && onlyDeletes(batch) {
 			batch = s.awaitCompany(batch)
 		}
@@ -20,34 +25,18 @@ func (s *Store) sync() {
 	}
 }
 
-// drainWritten adds the frames already waiting to batch.
-func (s *Store) drainWritten(batch []*written) []*written {
-	for {
-		select {
-		case w, ok := <-s.written:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, w)
-		default:
-			return batch
-		}
-	}
-}
-
 // awaitCompany holds a batch of deletes back for up to DeleteSyncDelay, until a frame somebody
 // waits for (a put, an update, a Flush) arrives to share the fsync, or the writer stops.
 func (s *Store) awaitCompany(batch []*written) []*written {
-	t := time.NewTimer(s.opts.DeleteSyncDelay)
-	defer t.Stop()
+	deadline := time.Now().Add(s.opts.DeleteSyncDelay)
 	for onlyDeletes(batch) {
-		select {
-		case w, ok := <-s.written:
-			if !ok {
-				return batch
-			}
-			batch = s.drainWritten(append(batch, w))
-		case <-t.C:
+		left := time.Until(deadline)
+		if left <= 0 {
+			return batch
+		}
+		n := len(batch)
+		var ok bool
+		if batch, ok = s.hand.takeWithin(batch, left); !ok || len(batch) == n {
 			return batch
 		}
 	}

@@ -9,10 +9,11 @@ import (
 )
 
 // The write path is a two-stage pipeline. The writer (run) takes what is pending, encodes,
-// compresses and writes it as one frame, then hands the frame to the syncer; while the syncer's
-// fsync is in progress, the writer already prepares the next frame. The syncer fsyncs every frame
-// handed to it since its last fsync at once, applies them to the ledger (which therefore only ever
-// describes durable data), acknowledges them, and deletes the segments nobody needs any more.
+// compresses and writes it as one frame, then hands the frame to the syncer (see handoff); once
+// the syncer has taken it, the writer prepares the next frame while that fsync is in progress. The
+// syncer fsyncs every frame handed to it since its last fsync at once, applies them to the ledger
+// (which therefore only ever describes durable data), acknowledges them, and deletes the segments
+// nobody needs any more.
 
 // written is a frame the writer wrote and the syncer has yet to make durable.
 type written struct {
@@ -31,8 +32,10 @@ type liveness struct {
 
 // run is the writer stage.
 func (s *Store) run() {
-	defer close(s.written)
+	defer s.hand.close()
 	for {
+		// What arrives while the syncer is busy goes into the next frame: one frame per fsync.
+		s.hand.awaitTaken()
 		s.mu.Lock()
 		reqs, moves := s.pending, s.moves
 		s.pending, s.moves = nil, nil
@@ -85,7 +88,7 @@ func (s *Store) writeBatch(reqs []request, moves bool) {
 	}
 	s.maybeRoll()
 	if len(barriers) > 0 {
-		s.written <- &written{barriers: barriers}
+		s.hand.put(&written{barriers: barriers})
 	}
 }
 
@@ -105,7 +108,7 @@ func (s *Store) fitFrame(reqs []request) int {
 func (s *Store) writeFrame(reqs []request, moves bool) {
 	ops, raw := s.encode(reqs, moves)
 	if raw == nil { // nothing to write: every op was skipped
-		s.written <- &written{ops: ops}
+		s.hand.put(&written{ops: ops})
 		return
 	}
 	// raw and frame are the writer's scratch buffers, reused for every frame: the write copies the
@@ -157,7 +160,7 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 	s.stats.frames.Add(1)
 	s.stats.bytes.Add(uint64(len(frame)))
 	s.stats.entries.Add(uint64(len(ops)))
-	s.written <- &written{seg: a, off: off, end: s.writeOff, seq: s.frameSeq, ops: ops}
+	s.hand.put(&written{seg: a, off: off, end: s.writeOff, seq: s.frameSeq, ops: ops})
 }
 
 // encode resolves each request against what is live (including frames not yet durable, and the

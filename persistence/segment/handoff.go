@@ -67,27 +67,15 @@ func (h *handoff) awaitTaken() {
 }
 
 // take waits for frames and returns them all, appended to batch; ok is false once the writer has
-// closed the handoff and every frame was taken.
-func (h *handoff) take(batch []*written) (_ []*written, ok bool) {
-	for {
-		h.mu.Lock()
-		if len(h.frames) > 0 {
-			return h.takeLocked(batch), true
-		}
-		if h.closed {
-			h.mu.Unlock()
-			return batch, false
-		}
-		h.synParked = true
-		h.mu.Unlock()
-		<-h.synWake
+// closed the handoff and every frame was taken. With within > 0 it gives up after that long (ok is
+// then true and batch unchanged).
+func (h *handoff) take(batch []*written, within time.Duration) (_ []*written, ok bool) {
+	var timeout <-chan time.Time
+	if within > 0 {
+		t := time.NewTimer(within)
+		defer t.Stop()
+		timeout = t.C
 	}
-}
-
-// takeWithin is take, giving up after d (ok is then true and batch unchanged).
-func (h *handoff) takeWithin(batch []*written, d time.Duration) (_ []*written, ok bool) {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	for {
 		h.mu.Lock()
 		if len(h.frames) > 0 {
@@ -101,7 +89,7 @@ func (h *handoff) takeWithin(batch []*written, d time.Duration) (_ []*written, o
 		h.mu.Unlock()
 		select {
 		case <-h.synWake:
-		case <-t.C:
+		case <-timeout:
 			h.mu.Lock()
 			if h.synParked {
 				h.synParked = false
@@ -112,16 +100,6 @@ func (h *handoff) takeWithin(batch []*written, d time.Duration) (_ []*written, o
 			<-h.synWake // sent under mu before the writer let go of it
 		}
 	}
-}
-
-// poll appends the frames already handed over, without waiting.
-func (h *handoff) poll(batch []*written) []*written {
-	h.mu.Lock()
-	if len(h.frames) == 0 {
-		h.mu.Unlock()
-		return batch
-	}
-	return h.takeLocked(batch)
 }
 
 // takeLocked takes every frame (h.mu held, and released) and lets a writer waiting for it go on.

@@ -16,7 +16,7 @@ func TestHandoffOrderAndClose(t *testing.T) {
 		var batch []*written
 		for {
 			var ok bool
-			if batch, ok = h.take(batch[:0]); !ok {
+			if batch, ok = h.take(batch[:0], 0); !ok {
 				return
 			}
 			for _, w := range batch {
@@ -52,19 +52,19 @@ func TestHandoffAwaitTakenWaitsForTheSyncer(t *testing.T) {
 		t.Fatal("awaitTaken returned before the syncer took the frame")
 	case <-time.After(20 * time.Millisecond):
 	}
-	if batch := h.poll(nil); len(batch) != 1 || batch[0].seq != 1 {
-		t.Fatalf("poll took %v", batch)
+	if batch, _ := h.take(nil, 0); len(batch) != 1 || batch[0].seq != 1 {
+		t.Fatalf("take took %v", batch)
 	}
 	<-returned
-	if batch := h.poll(nil); len(batch) != 0 {
-		t.Fatalf("poll of an empty handoff took %d frames", len(batch))
+	if batch, ok := h.take(nil, time.Millisecond); !ok || len(batch) != 0 {
+		t.Fatalf("take on an empty handoff: %d frames, ok %v", len(batch), ok)
 	}
 }
 
-func TestHandoffTakeWithin(t *testing.T) {
+func TestHandoffTakeTimeout(t *testing.T) {
 	h := newHandoff()
 	start := time.Now()
-	batch, ok := h.takeWithin([]*written{{seq: 7}}, 5*time.Millisecond)
+	batch, ok := h.take([]*written{{seq: 7}}, 5*time.Millisecond)
 	if !ok || len(batch) != 1 || time.Since(start) < 5*time.Millisecond {
 		t.Fatalf("an empty handoff: %d frames, ok %v after %v", len(batch), ok, time.Since(start))
 	}
@@ -73,7 +73,7 @@ func TestHandoffTakeWithin(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		h.put(&written{seq: 8})
 	})
-	batch, ok = h.takeWithin(batch, time.Minute)
+	batch, ok = h.take(batch, time.Minute)
 	wg.Wait()
 	if !ok || len(batch) != 2 || batch[1].seq != 8 {
 		t.Fatalf("a frame handed over while waiting: %d frames, ok %v", len(batch), ok)
@@ -97,9 +97,9 @@ func TestHandoffTakeWithin(t *testing.T) {
 		}
 		var got []*written
 		if i%2 == 0 {
-			got, _ = h.takeWithin(nil, time.Microsecond)
+			got, _ = h.take(nil, time.Microsecond)
 		} else {
-			got, _ = h.take(nil)
+			got, _ = h.take(nil, 0)
 		}
 		for _, w := range got {
 			if w.seq != uint64(seen) {
@@ -110,7 +110,7 @@ func TestHandoffTakeWithin(t *testing.T) {
 	}
 	producer.Wait()
 	h.close()
-	if _, ok := h.take(nil); ok {
+	if _, ok := h.take(nil, 0); ok {
 		t.Fatal("take on a closed, empty handoff reports ok")
 	}
 }

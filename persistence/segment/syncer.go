@@ -15,7 +15,7 @@ func (s *Store) sync() {
 	for {
 		clear(batch)
 		var ok bool
-		if batch, ok = s.hand.take(batch[:0]); !ok {
+		if batch, ok = s.hand.take(batch[:0], 0); !ok {
 			return
 		}
 		if s.opts.DeleteSyncDelay > 0 && onlyDeletes(batch) {
@@ -36,7 +36,7 @@ func (s *Store) awaitCompany(batch []*written) []*written {
 		}
 		n := len(batch)
 		var ok bool
-		if batch, ok = s.hand.takeWithin(batch, left); !ok || len(batch) == n {
+		if batch, ok = s.hand.take(batch, left); !ok || len(batch) == n {
 			return batch
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 )
@@ -14,7 +15,7 @@ import (
 type hookWorker struct {
 	sys    *System
 	counts *hookCounts
-	cfg    *lua.HookConfig
+	cfg    *config.Hook
 	state  *lua.State
 	err    error // why the state could not be built
 	worker *worker

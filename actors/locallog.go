@@ -7,6 +7,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/hookd/hookd/clock"
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence/locallog"
@@ -24,7 +25,7 @@ var ErrLogSpace = errors.New("hookd: a local log directory is below its minimum 
 // filter_event and meta/header capture.
 type localLogger struct {
 	sys                *System
-	cfg                *lua.LocalLogConfig
+	cfg                *config.LocalLogs
 	credits            *Credits
 	w                  *locallog.Writer
 	state              *lua.State // for filter_event
@@ -38,7 +39,7 @@ type localLogger struct {
 
 // localRef is what the system keeps about a local logger.
 type localRef struct {
-	cfg     *lua.LocalLogConfig
+	cfg     *config.LocalLogs
 	pid     *actor.PID
 	credits *Credits
 }

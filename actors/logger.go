@@ -6,7 +6,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 )
 
@@ -17,7 +17,7 @@ import (
 type logger struct {
 	stats   *counters
 	counts  *hookCounts
-	cfg     *lua.HookConfig
+	cfg     *config.Hook
 	credits *Credits
 	workers []*actor.PID
 	next    int
@@ -25,7 +25,7 @@ type logger struct {
 
 // hookLogger is what the system keeps about a log hook.
 type hookLogger struct {
-	cfg     *lua.HookConfig
+	cfg     *config.Hook
 	pid     *actor.PID
 	credits *Credits
 	counts  *hookCounts

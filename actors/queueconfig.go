@@ -3,7 +3,7 @@ package actors
 import (
 	"fmt"
 
-	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/queue"
 )
@@ -22,7 +22,7 @@ func (q *queueActor) resolve() queue.Config {
 			return q.core.Config()
 		}
 		q.refreshEvery = configRetry
-		q.reapInterval = lua.DefaultQueueConfig().ReapInterval
+		q.reapInterval = config.DefaultQueue().ReapInterval
 	}
 	if info != nil {
 		q.info = info
@@ -44,7 +44,7 @@ func (q *queueActor) resolveConfig() (queue.Config, *sessionInfo, string, error)
 	cfg := queue.DefaultConfig()
 	cfg.RetryInterval, cfg.MaxRetryInterval, cfg.MaxAge = qc.RetryInterval, qc.MaxRetryInterval, qc.MaxAge
 	q.refreshEvery, q.reapInterval = qc.RefreshInterval, qc.ReapInterval
-	if qc.Protocol != lua.ProtocolCustomLua || qc.CustomLua == nil {
+	if qc.Protocol != config.ProtocolCustomLua || qc.CustomLua == nil {
 		return cfg, nil, fmt.Sprintf("queue %s has no deliverable protocol: hookd cannot deliver with %q; "+
 			"set protocol = { custom_lua = { constructor = ... } } in get_queue_config", q.name, qc.Protocol), nil
 	}

@@ -5,13 +5,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 )
 
 // CheckReport is what Check found out about a policy.
 type CheckReport struct {
-	Config *lua.Config
+	Config *config.Policy
 	Probes []Probe
 }
 
@@ -121,7 +122,7 @@ func (r *CheckReport) String() string {
 			if p.Deliverer != "" {
 				fmt.Fprintf(&b, " via %s", p.Deliverer)
 			}
-			if p.Protocol != lua.ProtocolCustomLua && p.Protocol != "null" {
+			if p.Protocol != config.ProtocolCustomLua && p.Protocol != "null" {
 				b.WriteString(" (hookd cannot deliver this queue: no SMTP)")
 			}
 			fmt.Fprintf(&b, ", retry %s, max_age %s\n", message.FormatDuration(p.RetryEvery), message.FormatDuration(p.MaxAge))

@@ -3,7 +3,7 @@ package engine
 import (
 	"fmt"
 
-	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/persistence"
 	"github.com/hookd/hookd/persistence/segment"
 )
@@ -47,7 +47,7 @@ func (e *Engine) openSpool() (persistence.Spool, string, error) {
 	return st, dir, nil
 }
 
-func pickSpool(spools []*lua.SpoolConfig) *lua.SpoolConfig {
+func pickSpool(spools []*config.Spool) *config.Spool {
 	for _, s := range spools {
 		if s.Name == "data" {
 			return s

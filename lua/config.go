@@ -3,97 +3,22 @@ package lua
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/template"
-	"github.com/hookd/hookd/throttle"
 )
 
-// DefaultBackPressure is the default capacity of a logger's intake (KumoMTA's 128000).
-const DefaultBackPressure = 128000
-
-// HookConfig is one kumo.configure_log_hook call.
-type HookConfig struct {
-	Name          string
-	BackPressure  int
-	Meta          []string
-	Headers       []string
-	PerRecord     map[message.RecordType]RecordParams // keys are record types or message.AnyRecord
-	DeferredSpool bool
-	Where         string // policy location of the call, "init.lua:12"
-}
-
-// RecordParams are the per_record settings of a logger for one record type.
-type RecordParams struct {
-	Suffix        *string
-	LogDir        *string
-	Enable        bool
-	Template      *string
-	Compiled      *template.Template // Template, compiled at configure time
-	SegmentHeader string
-}
-
-// templateFor is KumoMTA's template choice: the record type's own entry decides (its template, or
-// none: plain JSON) when it exists; only without one does the Any entry's template apply.
-func templateFor(per map[message.RecordType]RecordParams, t message.RecordType) *template.Template {
-	if p, ok := per[t]; ok {
-		return p.Compiled
-	}
-	return per[message.AnyRecord].Compiled
-}
-
-// TemplateFor returns the template that renders records of type t, or nil for plain JSON.
-func (h *HookConfig) TemplateFor(t message.RecordType) *template.Template {
-	return templateFor(h.PerRecord, t)
-}
-
-// TemplateFor returns the template that renders records of type t, or nil for plain JSON.
-func (l *LocalLogConfig) TemplateFor(t message.RecordType) *template.Template {
-	return templateFor(l.PerRecord, t)
-}
-
-// Enabled reports whether the logger produces records of type t: per_record[t].enable if the type has
-// an entry, else per_record.Any.enable if present, else true.
-func (h *HookConfig) Enabled(t message.RecordType) bool { return recordEnabled(h.PerRecord, t) }
-
-func recordEnabled(per map[message.RecordType]RecordParams, t message.RecordType) bool {
-	if p, ok := per[t]; ok {
-		return p.Enable
-	}
-	if p, ok := per[message.AnyRecord]; ok {
-		return p.Enable
-	}
-	return true
-}
-
-// LocalLogConfig is one kumo.configure_local_logs call.
-type LocalLogConfig struct {
-	LogDir                      string
-	MaxFileSize                 int64
-	BackPressure                int
-	CompressionLevel            int
-	MaxSegmentDuration          time.Duration
-	Meta, Headers               []string
-	PerRecord                   map[message.RecordType]RecordParams
-	FilterEvent                 string // "" = no filter
-	MinFreeSpace, MinFreeInodes string // "" = the default, 10%
-	Where                       string
-}
-
-// Enabled reports whether the logger writes records of type t (per_record enable, as for hooks).
-func (l *LocalLogConfig) Enabled(t message.RecordType) bool { return recordEnabled(l.PerRecord, t) }
-
-func parseLocalLogs(v glua.LValue) (*LocalLogConfig, error) {
+func parseLocalLogs(v glua.LValue) (*config.LocalLogs, error) {
 	f, err := newFields("configure_local_logs", v)
 	if err != nil {
 		return nil, err
 	}
-	l := &LocalLogConfig{MaxFileSize: 1_000_000_000, BackPressure: DefaultBackPressure}
+	l := &config.LocalLogs{MaxFileSize: 1_000_000_000, BackPressure: config.DefaultBackPressure}
 	if !f.str("log_dir", &l.LogDir) && f.err == nil {
 		f.fail("log_dir", "missing field")
 	}
@@ -118,12 +43,12 @@ func parseLocalLogs(v glua.LValue) (*LocalLogConfig, error) {
 	return l, nil
 }
 
-func parseHookConfig(v glua.LValue) (*HookConfig, error) {
+func parseHookConfig(v glua.LValue) (*config.Hook, error) {
 	f, err := newFields("configure_log_hook", v)
 	if err != nil {
 		return nil, err
 	}
-	h := &HookConfig{BackPressure: DefaultBackPressure}
+	h := &config.Hook{BackPressure: config.DefaultBackPressure}
 	if !f.str("name", &h.Name) && f.err == nil {
 		f.fail("name", "missing field")
 	}
@@ -140,12 +65,12 @@ func parseHookConfig(v glua.LValue) (*HookConfig, error) {
 	return h, nil
 }
 
-func parsePerRecord(what string, v glua.LValue) (map[message.RecordType]RecordParams, error) {
+func parsePerRecord(what string, v glua.LValue) (map[message.RecordType]config.RecordParams, error) {
 	tbl, ok := v.(*glua.LTable)
 	if !ok {
 		return nil, fmt.Errorf("%s: expected a table keyed by record type, got %s", what, v.Type())
 	}
-	out := map[message.RecordType]RecordParams{}
+	out := map[message.RecordType]config.RecordParams{}
 	var err error
 	tbl.ForEach(func(k, pv glua.LValue) {
 		if err != nil {
@@ -157,15 +82,15 @@ func parsePerRecord(what string, v glua.LValue) (map[message.RecordType]RecordPa
 			err = fmt.Errorf("%s: unknown record type `%s`", what, name)
 			return
 		}
-		var p RecordParams
+		var p config.RecordParams
 		p, err = parseRecordParams(what+"."+name, pv, name)
 		out[t] = p
 	})
 	return out, err
 }
 
-func parseRecordParams(what string, v glua.LValue, kind string) (RecordParams, error) {
-	p := RecordParams{Enable: true}
+func parseRecordParams(what string, v glua.LValue, kind string) (config.RecordParams, error) {
+	p := config.RecordParams{Enable: true}
 	f, err := newFields(what, v)
 	if err != nil {
 		return p, err
@@ -186,59 +111,12 @@ func parseRecordParams(what string, v glua.LValue, kind string) (RecordParams, e
 	return p, nil
 }
 
-// Protocol kinds of a queue.
-const (
-	ProtocolSMTP      = "smtp"
-	ProtocolCustomLua = "custom_lua"
-	ProtocolMaildir   = "maildir"
-	ProtocolXfer      = "xfer"
-)
-
-// CustomLua is the protocol.custom_lua table of a queue config.
-type CustomLua struct {
-	Constructor     string
-	BatchSize       int
-	MinBatchSize    int
-	MaxBatchLatency time.Duration
-}
-
-// QueueConfig is the value kumo.make_queue_config builds.
-type QueueConfig struct {
-	RetryInterval          time.Duration
-	MaxRetryInterval       time.Duration // 0 = none
-	MaxAge                 time.Duration
-	EgressPool             string        // "" = unspecified
-	MaxMessageRate         throttle.Spec // zero = none
-	Protocol               string        // one of the Protocol* constants
-	CustomLua              *CustomLua
-	ReapInterval           time.Duration
-	RefreshInterval        time.Duration
-	RefreshStrategy        string
-	TimerwheelTickInterval time.Duration
-	Strategy               string
-	ProviderName           string
-	Where                  string // policy location of the make_queue_config call
-}
-
-// DefaultQueueConfig is KumoMTA's QueueConfig::default(): SMTP, retry 20m, max_age 7 days.
-func DefaultQueueConfig() *QueueConfig {
-	return &QueueConfig{
-		RetryInterval:   20 * time.Minute,
-		MaxAge:          7 * 24 * time.Hour,
-		Protocol:        ProtocolSMTP,
-		ReapInterval:    10 * time.Minute,
-		RefreshInterval: time.Minute,
-		RefreshStrategy: "Ttl",
-		Strategy:        "SingletonTimerWheel",
-	}
-}
-
-func parseQueueConfig(v glua.LValue) (*QueueConfig, error) {
+func parseQueueConfig(v glua.LValue) (*config.Queue, error) {
 	f, err := newFields("make_queue_config", v)
 	if err != nil {
 		return nil, err
 	}
-	q := DefaultQueueConfig()
+	q := config.DefaultQueue()
 	f.duration("retry_interval", &q.RetryInterval)
 	f.duration("max_retry_interval", &q.MaxRetryInterval)
 	f.duration("max_age", &q.MaxAge)
@@ -260,7 +138,7 @@ func parseQueueConfig(v glua.LValue) (*QueueConfig, error) {
 		}
 	}
 	if p := f.get("protocol"); p != nil && f.err == nil {
-		f.err = q.parseProtocol(p)
+		f.err = parseProtocol(q, p)
 	}
 	if err := f.done(); err != nil {
 		return nil, err
@@ -277,7 +155,7 @@ func (f *fields) oneOf(key, got string, allowed ...string) {
 	f.fail(key, "unknown variant `%s`, expected one of `%s`", got, strings.Join(allowed, "`, `"))
 }
 
-func (q *QueueConfig) parseProtocol(v glua.LValue) error {
+func parseProtocol(q *config.Queue, v glua.LValue) error {
 	f, err := newFields("make_queue_config.protocol", v)
 	if err != nil {
 		return err
@@ -288,31 +166,31 @@ func (q *QueueConfig) parseProtocol(v glua.LValue) error {
 		if err != nil {
 			return err
 		}
-		q.Protocol, q.CustomLua = ProtocolCustomLua, cl
+		q.Protocol, q.CustomLua = config.ProtocolCustomLua, cl
 	case f.tbl.RawGetString("smtp") != glua.LNil:
 		f.get("smtp")
-		q.Protocol = ProtocolSMTP
+		q.Protocol = config.ProtocolSMTP
 	case f.tbl.RawGetString("maildir_path") != glua.LNil:
 		var path string
 		f.str("maildir_path", &path)
 		f.get("dir_mode")
 		f.get("file_mode")
-		q.Protocol = ProtocolMaildir
+		q.Protocol = config.ProtocolMaildir
 	case f.tbl.RawGetString("xfer") != glua.LNil:
 		f.get("xfer")
-		q.Protocol = ProtocolXfer
+		q.Protocol = config.ProtocolXfer
 	default:
 		return fmt.Errorf("make_queue_config.protocol: expected one of `smtp`, `custom_lua`, `maildir_path`, `xfer`")
 	}
 	return f.done()
 }
 
-func parseCustomLua(v glua.LValue) (*CustomLua, error) {
+func parseCustomLua(v glua.LValue) (*config.CustomLua, error) {
 	f, err := newFields("make_queue_config.protocol.custom_lua", v)
 	if err != nil {
 		return nil, err
 	}
-	cl := &CustomLua{BatchSize: 1, MinBatchSize: 1}
+	cl := &config.CustomLua{BatchSize: 1, MinBatchSize: 1}
 	if !f.str("constructor", &cl.Constructor) && f.err == nil {
 		f.fail("constructor", "missing field")
 	}
@@ -320,31 +198,6 @@ func parseCustomLua(v glua.LValue) (*CustomLua, error) {
 	f.integer("min_batch_size", 1, 1<<20, &cl.MinBatchSize)
 	f.duration("max_batch_latency", &cl.MaxBatchLatency)
 	return cl, f.done()
-}
-
-// EgressPathConfig is the subset of kumo.make_egress_path that applies to hookd's sessions.
-type EgressPathConfig struct {
-	ConnectionLimit            int
-	MaxDeliveriesPerConnection int
-	MaxReady                   int
-	IdleTimeout                time.Duration
-	MaxMessageRate             throttle.Spec // zero = none
-	MaxConnectionRate          throttle.Spec // zero = none (accepted; hookd opens sessions as needed)
-	ProviderName               string
-	// hookd extensions: the destination's circuit breaker (0 = hookd's defaults).
-	BreakerFailures   int
-	BreakerOpenFor    time.Duration
-	BreakerMaxOpenFor time.Duration
-}
-
-// DefaultEgressPathConfig returns KumoMTA's defaults for the fields hookd uses.
-func DefaultEgressPathConfig() *EgressPathConfig {
-	return &EgressPathConfig{
-		ConnectionLimit:            32,
-		MaxDeliveriesPerConnection: 1024,
-		MaxReady:                   1024,
-		IdleTimeout:                5 * time.Second,
-	}
 }
 
 // smtpOnlyEgressFields are make_egress_path fields that only concern SMTP delivery: accepted so that
@@ -363,12 +216,12 @@ var smtpOnlyEgressFields = []string{
 	"request_ehlo", "max_recipients_per_batch", "enable_smtputf8",
 }
 
-func parseEgressPath(v glua.LValue) (*EgressPathConfig, error) {
+func parseEgressPath(v glua.LValue) (*config.EgressPath, error) {
 	f, err := newFields("make_egress_path", v)
 	if err != nil {
 		return nil, err
 	}
-	e := DefaultEgressPathConfig()
+	e := config.DefaultEgressPath()
 	f.integer("connection_limit", 1, math.MaxInt32, &e.ConnectionLimit)
 	f.integer("max_deliveries_per_connection", 1, math.MaxInt32, &e.MaxDeliveriesPerConnection)
 	f.integer("max_ready", 1, math.MaxInt32, &e.MaxReady)
@@ -379,7 +232,7 @@ func parseEgressPath(v glua.LValue) (*EgressPathConfig, error) {
 	f.duration("hookd_breaker_open_for", &e.BreakerOpenFor)
 	f.duration("hookd_breaker_max_open_for", &e.BreakerMaxOpenFor)
 	if ct := f.get("client_timeouts"); ct != nil && f.err == nil {
-		f.err = e.parseClientTimeouts(ct)
+		f.err = parseClientTimeouts(e, ct)
 	}
 	for _, k := range smtpOnlyEgressFields {
 		f.get(k)
@@ -390,7 +243,7 @@ func parseEgressPath(v glua.LValue) (*EgressPathConfig, error) {
 	return e, nil
 }
 
-func (e *EgressPathConfig) parseClientTimeouts(v glua.LValue) error {
+func parseClientTimeouts(e *config.EgressPath, v glua.LValue) error {
 	f, err := newFields("make_egress_path.client_timeouts", v)
 	if err != nil {
 		return err
@@ -402,66 +255,4 @@ func (e *EgressPathConfig) parseClientTimeouts(v glua.LValue) error {
 		f.duration(k, &ignored)
 	}
 	return f.done()
-}
-
-// SpoolConfig is a kumo.define_spool call.
-type SpoolConfig struct {
-	Name, Path, Kind string
-	// MinFreeSpace and MinFreeInodes are KumoMTA's thresholds as given: "10%" or an absolute number;
-	// "" means the default (10%).
-	MinFreeSpace, MinFreeInodes string
-	Where                       string
-}
-
-// ListenerConfig is a kumo.start_http_listener call.
-type ListenerConfig struct {
-	Listen       string
-	TrustedHosts []string
-	Where        string
-}
-
-// Config is what a policy configured while its pre_init and init events ran.
-type Config struct {
-	Hooks     []*HookConfig
-	LocalLogs []*LocalLogConfig
-	Spools    []*SpoolConfig
-	Listeners []*ListenerConfig
-}
-
-// Hook returns the hook of that name, or nil.
-func (c *Config) Hook(name string) *HookConfig {
-	for _, h := range c.Hooks {
-		if h.Name == name {
-			return h
-		}
-	}
-	return nil
-}
-
-// Summary describes the configuration for `hookd check`.
-func (c *Config) Summary() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "log hooks: %d\n", len(c.Hooks))
-	for _, h := range c.Hooks {
-		var kinds []string
-		for _, t := range message.RecordTypes() {
-			if h.Enabled(t) {
-				kinds = append(kinds, string(t))
-			}
-		}
-		sort.Strings(kinds)
-		fmt.Fprintf(&b, "  %s (%s): back_pressure=%d meta=%v headers=%v deferred_spool=%v records=%s\n",
-			h.Name, h.Where, h.BackPressure, h.Meta, h.Headers, h.DeferredSpool, strings.Join(kinds, ","))
-	}
-	for _, l := range c.LocalLogs {
-		fmt.Fprintf(&b, "local logs: %s (%s): max_file_size=%d max_segment_duration=%s filter_event=%q\n",
-			l.LogDir, l.Where, l.MaxFileSize, message.FormatDuration(l.MaxSegmentDuration), l.FilterEvent)
-	}
-	for _, s := range c.Spools {
-		fmt.Fprintf(&b, "spool: %s at %s (%s)\n", s.Name, s.Path, s.Where)
-	}
-	for _, l := range c.Listeners {
-		fmt.Fprintf(&b, "http listener: %s (%s)\n", l.Listen, l.Where)
-	}
-	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/throttle"
 )
@@ -84,7 +85,7 @@ func TestConfigureLogHook(t *testing.T) {
 }
 
 func TestMakeQueueConfig(t *testing.T) {
-	qc := func(t *testing.T, fields string) (*QueueConfig, error) {
+	qc := func(t *testing.T, fields string) (*config.Queue, error) {
 		t.Helper()
 		p := load(t, `kumo.on('get_queue_config', function() return kumo.make_queue_config {`+fields+`} end)`)
 		return newState(t, p).QueueConfig(message.ParseQueueName("q"))
@@ -97,8 +98,8 @@ func TestMakeQueueConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := QueueConfig{RetryInterval: time.Minute, MaxRetryInterval: 90 * time.Minute, MaxAge: 48 * time.Hour,
-			EgressPool: "p", MaxMessageRate: throttle.Spec{Limit: 100, Period: time.Second}, Protocol: ProtocolCustomLua, ReapInterval: time.Minute,
+		want := config.Queue{RetryInterval: time.Minute, MaxRetryInterval: 90 * time.Minute, MaxAge: 48 * time.Hour,
+			EgressPool: "p", MaxMessageRate: throttle.Spec{Limit: 100, Period: time.Second}, Protocol: config.ProtocolCustomLua, ReapInterval: time.Minute,
 			RefreshInterval: 500 * time.Millisecond, RefreshStrategy: "Epoch", TimerwheelTickInterval: 500 * time.Millisecond,
 			Strategy: "SkipList", ProviderName: "prov", Where: "policy.lua:1"}
 		cl := c.CustomLua
@@ -106,13 +107,13 @@ func TestMakeQueueConfig(t *testing.T) {
 		if *c != want {
 			t.Fatalf("got  %+v\nwant %+v", *c, want)
 		}
-		if *cl != (CustomLua{Constructor: "make.w", BatchSize: 10, MinBatchSize: 2, MaxBatchLatency: 2 * time.Second}) {
+		if *cl != (config.CustomLua{Constructor: "make.w", BatchSize: 10, MinBatchSize: 2, MaxBatchLatency: 2 * time.Second}) {
 			t.Fatalf("custom_lua %+v", *cl)
 		}
 	})
 	t.Run("defaults are KumoMTA's", func(t *testing.T) {
 		c, err := qc(t, ``)
-		def := DefaultQueueConfig()
+		def := config.DefaultQueue()
 		def.Where = "policy.lua:1"
 		if err != nil || *c != *def {
 			t.Fatalf("%+v %v", c, err)
@@ -152,7 +153,7 @@ func TestMakeQueueConfig(t *testing.T) {
 func TestEgressPath(t *testing.T) {
 	t.Run("defaults without a handler", func(t *testing.T) {
 		e, err := newState(t, load(t, ``)).EgressPath("d", "unspecified", "s")
-		if err != nil || *e != *DefaultEgressPathConfig() {
+		if err != nil || *e != *config.DefaultEgressPath() {
 			t.Fatalf("%+v %v", e, err)
 		}
 	})

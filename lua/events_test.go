@@ -7,6 +7,7 @@ import (
 
 	"testing"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 )
 
@@ -95,7 +96,7 @@ func TestGetQueueConfigChain(t *testing.T) {
 	t.Run("no decision gives the default config (SMTP)", func(t *testing.T) {
 		p := load(t, `kumo.on('get_queue_config', function() end)`)
 		qc, err := newState(t, p).QueueConfig(message.ParseQueueName("c:t@example.com"))
-		if err != nil || qc.Protocol != ProtocolSMTP || qc.RetryInterval.String() != "20m0s" {
+		if err != nil || qc.Protocol != config.ProtocolSMTP || qc.RetryInterval.String() != "20m0s" {
 			t.Fatalf("%+v %v", qc, err)
 		}
 	})
@@ -108,7 +109,7 @@ func TestGetQueueConfigChain(t *testing.T) {
 			end)`)
 		s := newState(t, p)
 		qc, err := s.QueueConfig(message.ParseQueueName("camp:ten@example.com!route.example"))
-		if err != nil || qc.Protocol != ProtocolCustomLua || qc.CustomLua.Constructor != "make.x" {
+		if err != nil || qc.Protocol != config.ProtocolCustomLua || qc.CustomLua.Constructor != "make.x" {
 			t.Fatalf("%+v %v", qc, err)
 		}
 		if got := s.L.GetGlobal("args").String(); got != "example.com,ten,camp,route.example" {

@@ -7,6 +7,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua/luahttp"
 	"github.com/hookd/hookd/lua/luaserde"
 	"github.com/hookd/hookd/message"
@@ -108,7 +109,7 @@ func (s *State) defineSpool(L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("%v", err)
 	}
-	sp := &SpoolConfig{Kind: "RocksDB", Where: location(L)}
+	sp := &config.Spool{Kind: "RocksDB", Where: location(L)}
 	if !f.str("name", &sp.Name) && f.err == nil {
 		f.fail("name", "missing field")
 	}
@@ -133,7 +134,7 @@ func (s *State) startHTTPListener(L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("%v", err)
 	}
-	l := &ListenerConfig{Listen: "127.0.0.1:8000", Where: location(L)}
+	l := &config.Listener{Listen: "127.0.0.1:8000", Where: location(L)}
 	f.str("listen", &l.Listen)
 	l.TrustedHosts = f.strList("trusted_hosts")
 	for _, k := range []string{"hostname", "tls_certificate", "tls_private_key", "use_tls", "request_body_limit"} {

@@ -14,6 +14,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua/extras"
 	"github.com/hookd/hookd/lua/luahttp"
 )
@@ -66,7 +67,7 @@ type Policy struct {
 	dir    string
 	proto  *glua.FunctionProto
 	opts   Options
-	config *Config
+	config *config.Policy
 	log    *slog.Logger
 
 	mu    sync.Mutex
@@ -96,7 +97,7 @@ func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p := &Policy{name: name, dir: filepath.Dir(name), proto: proto, opts: opts, config: &Config{},
+	p := &Policy{name: name, dir: filepath.Dir(name), proto: proto, opts: opts, config: &config.Policy{},
 		log: opts.Logger}
 	s, err := p.newState(true)
 	if err != nil {
@@ -114,7 +115,7 @@ func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
 func (p *Policy) Name() string { return p.name }
 
 // Config is what pre_init and init configured.
-func (p *Policy) Config() *Config { return p.config }
+func (p *Policy) Config() *config.Policy { return p.config }
 
 // NewState returns a Lua state with the policy loaded and its handlers registered, without running
 // pre_init or init.

@@ -10,6 +10,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 )
 
@@ -222,17 +223,17 @@ func (s *State) ShouldEnqueue(m *Message, hook string) (bool, error) {
 }
 
 // QueueConfig runs the get_queue_config chain for a queue; with no decision it returns the default.
-func (s *State) QueueConfig(q message.QueueName) (*QueueConfig, error) {
+func (s *State) QueueConfig(q message.QueueName) (*config.Queue, error) {
 	v, h, err := s.callChain("get_queue_config", glua.LString(q.Domain), optString(q.Tenant),
 		optString(q.Campaign), optString(q.RoutingDomain))
 	if err != nil {
 		return nil, eventError("get_queue_config", err)
 	}
 	if h == nil {
-		return DefaultQueueConfig(), nil
+		return config.DefaultQueue(), nil
 	}
 	if ud, ok := v.(*glua.LUserData); ok {
-		if qc, ok := ud.Value.(*QueueConfig); ok {
+		if qc, ok := ud.Value.(*config.Queue); ok {
 			return qc, nil
 		}
 	}
@@ -241,10 +242,10 @@ func (s *State) QueueConfig(q message.QueueName) (*QueueConfig, error) {
 }
 
 // EgressPath runs get_egress_path_config; with no handler it returns the defaults.
-func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPathConfig, error) {
+func (s *State) EgressPath(routingDomain, egressSource, site string) (*config.EgressPath, error) {
 	h, ok := s.single("get_egress_path_config")
 	if !ok {
-		return DefaultEgressPathConfig(), nil
+		return config.DefaultEgressPath(), nil
 	}
 	rets, err := s.call("get_egress_path_config", "get_egress_path_config", h, glua.LString(routingDomain),
 		glua.LString(egressSource), glua.LString(site))
@@ -253,7 +254,7 @@ func (s *State) EgressPath(routingDomain, egressSource, site string) (*EgressPat
 	}
 	if len(rets) > 0 {
 		if ud, ok := rets[0].(*glua.LUserData); ok {
-			if e, ok := ud.Value.(*EgressPathConfig); ok {
+			if e, ok := ud.Value.(*config.EgressPath); ok {
 				return e, nil
 			}
 		}

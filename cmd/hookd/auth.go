@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/httpapi"
-	"github.com/hookd/hookd/lua"
 )
 
 // authFlags are `hookd run`'s access-control flags.
@@ -21,7 +21,7 @@ type authFlags struct {
 // apiAuth builds the HTTP API's access control: trusted hosts from --trusted-hosts, else from the
 // policy's kumo.start_http_listener, else loopback only; credentials from the token and basic files
 // and the policy's http_server_validate_auth_basic event (check).
-func apiAuth(f authFlags, listener *lua.ListenerConfig, check func(user, password string) bool) (httpapi.Auth, error) {
+func apiAuth(f authFlags, listener *config.Listener, check func(user, password string) bool) (httpapi.Auth, error) {
 	var a httpapi.Auth
 	var hosts []string
 	switch {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/lua"
@@ -63,7 +64,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := eng.Policy().Config()
 	addr := firstOf(*listen, "127.0.0.1:8000")
-	var listener *lua.ListenerConfig
+	var listener *config.Listener
 	if len(cfg.Listeners) > 0 {
 		listener = cfg.Listeners[0]
 		if *listen == "" {

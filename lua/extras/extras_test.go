@@ -9,6 +9,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/lua/extras"
 	"github.com/hookd/hookd/message"
@@ -98,7 +99,7 @@ func shouldEnqueue(t *testing.T, s *lua.State, m *lua.Message, hook string) bool
 	return ok
 }
 
-func queueConfig(t *testing.T, s *lua.State, queue string) *lua.QueueConfig {
+func queueConfig(t *testing.T, s *lua.State, queue string) *config.Queue {
 	t.Helper()
 	qc, err := s.QueueConfig(message.ParseQueueName(queue))
 	if err != nil {
@@ -198,7 +199,7 @@ log_hooks:new { name = 'b', constructor = `+constructor+` }
 		a.BackPressure != 10 || a.Enabled(message.Reception) || !a.Enabled(message.Delivery) {
 		t.Fatalf("hook a: %+v", a)
 	}
-	if b := hooks[1]; b.BackPressure != lua.DefaultBackPressure || len(b.Headers) != 0 || len(b.Meta) != 0 {
+	if b := hooks[1]; b.BackPressure != config.DefaultBackPressure || len(b.Headers) != 0 || len(b.Meta) != 0 {
 		t.Fatalf("hook b: %+v", b)
 	}
 }
@@ -222,7 +223,7 @@ log_hooks:new { name = 'a', constructor = `+constructor+` }
 			t.Fatalf("state %d: queue name %q, %v", i, q, err)
 		}
 		qc := queueConfig(t, s, "a.log_hook")
-		if qc.Protocol != lua.ProtocolCustomLua || qc.CustomLua.Constructor != "make.a.log_hook" {
+		if qc.Protocol != config.ProtocolCustomLua || qc.CustomLua.Constructor != "make.a.log_hook" {
 			t.Fatalf("state %d: protocol %s %+v", i, qc.Protocol, qc.CustomLua)
 		}
 		c, err := s.Connect("make.a.log_hook", "a.log_hook", nil, nil)
@@ -385,10 +386,10 @@ log_hooks:new { name = 'broken', constructor = `+constructor+`, queue_config = {
 `))
 	plain := queueConfig(t, s, "plain.log_hook")
 	if plain.RetryInterval != time.Minute || plain.MaxRetryInterval != 20*time.Minute ||
-		plain.MaxAge != 7*24*time.Hour || plain.Protocol != lua.ProtocolCustomLua {
+		plain.MaxAge != 7*24*time.Hour || plain.Protocol != config.ProtocolCustomLua {
 		t.Fatalf("defaults: %+v", plain)
 	}
-	if cl := *plain.CustomLua; cl != (lua.CustomLua{Constructor: "make.plain.log_hook", BatchSize: 1, MinBatchSize: 1}) {
+	if cl := *plain.CustomLua; cl != (config.CustomLua{Constructor: "make.plain.log_hook", BatchSize: 1, MinBatchSize: 1}) {
 		t.Fatalf("default custom_lua: %+v", cl)
 	}
 
@@ -397,10 +398,10 @@ log_hooks:new { name = 'broken', constructor = `+constructor+`, queue_config = {
 		tuned.MaxAge != time.Hour || tuned.EgressPool != "pool" {
 		t.Fatalf("overrides: %+v", tuned)
 	}
-	if tuned.Protocol != lua.ProtocolCustomLua {
+	if tuned.Protocol != config.ProtocolCustomLua {
 		t.Fatalf("protocol %s: the helper must force custom_lua", tuned.Protocol)
 	}
-	want := lua.CustomLua{Constructor: "make.tuned.log_hook", BatchSize: 100, MinBatchSize: 10, MaxBatchLatency: 5 * time.Second}
+	want := config.CustomLua{Constructor: "make.tuned.log_hook", BatchSize: 100, MinBatchSize: 10, MaxBatchLatency: 5 * time.Second}
 	if *tuned.CustomLua != want {
 		t.Fatalf("custom_lua %+v, want %+v", *tuned.CustomLua, want)
 	}
@@ -412,7 +413,7 @@ log_hooks:new { name = 'broken', constructor = `+constructor+`, queue_config = {
 
 	// Other queues are left to later handlers; with none, the default (SMTP) applies.
 	for _, q := range []string{"example.com", "plain", "tenant@plain.log_hook.example", "log_hook"} {
-		if qc := queueConfig(t, s, q); qc.Protocol != lua.ProtocolSMTP || qc.RetryInterval != 20*time.Minute {
+		if qc := queueConfig(t, s, q); qc.Protocol != config.ProtocolSMTP || qc.RetryInterval != 20*time.Minute {
 			t.Fatalf("queue %s: %+v", q, qc)
 		}
 	}

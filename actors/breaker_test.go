@@ -10,7 +10,7 @@ import (
 )
 
 func (r *rig) breakerState() string {
-	for _, b := range r.sys.Breakers() {
+	for _, b := range r.sys.Breakers(context.Background()) {
 		return b.State
 	}
 	return "none"
@@ -69,7 +69,7 @@ func TestCircuitBreaker(t *testing.T) {
 	eventually(t, "the breaker closes after a good probe", func() bool { return r.breakerState() == "closed" })
 	r.clock.Advance(10 * time.Minute) // every retry is due
 	eventually(t, "every record is delivered", func() bool { return r.sys.Stats().Delivered == 10 })
-	opened := r.sys.Breakers()[0].Opened
+	opened := r.sys.Breakers(context.Background())[0].Opened
 	if opened != 2 {
 		t.Fatalf("opened %d times, want 2", opened)
 	}

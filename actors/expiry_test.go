@@ -47,7 +47,7 @@ func inject(t *testing.T, r *rig, queue string) *message.Message {
 	t.Helper()
 	rcpt, _ := message.ParseAddress("someone@example.org")
 	sender, _ := message.ParseAddress("sender@example.com")
-	m := &message.Message{ID: r.sys.ids.New(t0), Sender: sender, Recipients: []message.Address{rcpt},
+	m := &message.Message{ID: r.sys.opts.IDs.New(t0), Sender: sender, Recipients: []message.Address{rcpt},
 		Meta: message.Meta{}, Body: []byte("Subject: hi\r\n\r\nhello\r\n")}
 	m.Meta.SetString("queue", queue)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -127,7 +127,15 @@ func TestConfigRefresh(t *testing.T) {
 	src = strings.Replace(src, "retry_interval = '1m', max_age = '3m',", "retry_interval = '1m', max_age = '3m', refresh_interval = '10m',", 1)
 	r := startRig(t, src, wh.URL)
 	inject(t, r, "mail")
-	eventually(t, "the queue resolved its config", func() bool { return r.events.count("config:mail") == 1 })
+	eventually(t, "the queue resolved its config", func() bool {
+		qs := r.sys.Queues(context.Background(), false)
+		for _, q := range qs {
+			if q.Name == "mail" {
+				return r.events.count("config:mail") == 1 && !q.Configuring
+			}
+		}
+		return false
+	})
 	r.clock.Advance(9 * time.Minute)
 	if n := r.events.count("config:mail"); n != 1 {
 		t.Fatalf("get_queue_config ran %d times before refresh_interval", n)

@@ -186,9 +186,9 @@ func startRig(t *testing.T, src, url string, hooks ...func(*Options)) *rig {
 
 func (r *rig) log(t *testing.T, recs ...*message.LogRecord) {
 	t.Helper()
-	evs := make([]*Event, len(recs))
+	evs := make([]Record, len(recs))
 	for i, rec := range recs {
-		evs[i] = &Event{Record: rec, Meta: message.Meta(rec.Meta)}
+		evs[i] = ExternalRecord(*rec)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,135 +1,359 @@
 package actors
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/hookd/hookd/clock"
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
+	"github.com/hookd/hookd/wire"
 )
 
-// hookWorker owns one Lua state of a log hook. For each record it builds the hook's Message (the
-// record's JSON as the body), runs the should_enqueue_log_record chain and enqueues what is kept.
-type hookWorker struct {
-	sys    *System
-	counts *hookCounts
+// hookActor is one Lua state of a log hook, on a loop (its own long-lived goroutine). It takes every
+// LogBatch waiting for it at once; for each record it applies the hook's per_record enable, captures
+// the configured meta and headers, builds the hook's Message (the record's JSON, or its template, as
+// the body), runs the should_enqueue_log_record chain, and writes what is kept to the spool as one
+// group per batch. Once the group is durable the batch is answered (LogDone, with the queue inserts
+// for the producer to release) or, for records nobody waits for, the inserts go out at once.
+type hookActor struct {
 	cfg    *config.Hook
+	counts *hookCounts
+	p      HookPorts
 	state  *lua.State
 	err    error // why the state could not be built
-	worker *worker
 }
 
-func (h *hookWorker) Receive(c *actor.Context) {
-	switch m := c.Message().(type) {
-	case actor.Started:
-		h.worker = newWorker()
-		h.state, h.err = h.sys.Policy().NewState()
-		if h.err != nil {
-			h.sys.log.Error("log hook cannot load the policy; its records will be dropped", "hook", h.cfg.Name, "error", h.err)
-		}
-	case actor.Stopped:
-		h.worker.stop()
-		h.state.Close()
-		h.state = nil
-	case hookBatch:
-		if h.state != nil && h.state.Policy() != h.sys.Policy() { // reloaded: move to the new policy
-			h.state.Close()
-			h.state, h.err = h.sys.Policy().NewState()
+// HookPorts are what a hook actor uses.
+type HookPorts struct {
+	Policies Policies
+	Spool    GroupWriter
+	Router   Router
+	Send     Sender
+	// Intake holds the hook's back_pressure credits, one per record, returned as each is decided.
+	Intake *Credits
+	// Inserts bounds the messages on their way from hooks into queues (returned by the queue).
+	Inserts *Credits
+	IDs     *message.IDGen
+	Clock   clock.Clock
+	Metrics *Metrics
+	Log     *slog.Logger
+	// Ctx ends when the node stops: a hook waiting for insert credits gives up then.
+	Ctx context.Context
+}
+
+// hookCounts are one hook's running totals (its actors update them).
+type hookCounts struct {
+	received, disabled, kept, dropped, errors atomic.Uint64
+}
+
+func newHookActor(cfg *config.Hook, counts *hookCounts, p HookPorts) *hookActor {
+	return &hookActor{cfg: cfg, counts: counts, p: p}
+}
+
+func (h *hookActor) Receive(l *loopCtx, msgs []actor.Envelope) {
+	for _, env := range msgs {
+		switch m := env.Msg.(type) {
+		case actor.Started:
+			h.state, h.err = h.p.Policies.Current().NewState()
 			if h.err != nil {
-				h.sys.log.Error("log hook cannot load the reloaded policy", "hook", h.cfg.Name, "error", h.err)
+				h.p.Log.Error("log hook cannot load the policy; its records will be dropped", "hook", h.cfg.Name, "error", h.err)
 			}
+		case actor.Stopped:
+			h.state.Close()
+			h.state = nil
+		case LogBatch:
+			h.refresh()
+			h.batch(m)
 		}
-		h.worker.do(func() {
-			for _, ev := range m.events {
-				h.process(ev, m.ack)
-				m.credits.Release(1)
-			}
-		})
 	}
 }
 
-// process decides about one record; the ack is settled on every path, a panic included.
-func (h *hookWorker) process(ev *Event, ack *Ack) {
-	rec := ev.Record
-	settled := false
-	settle := func(err error) {
-		if !settled {
-			settled = true
-			ack.Done(err)
+// refresh moves the hook to a reloaded policy before its next record.
+func (h *hookActor) refresh() {
+	cur := h.p.Policies.Current()
+	if h.state != nil && h.state.Policy() == cur {
+		return
+	}
+	h.state.Close()
+	h.state, h.err = cur.NewState()
+	if h.err != nil {
+		h.p.Log.Error("log hook cannot load the reloaded policy", "hook", h.cfg.Name, "error", h.err)
+	}
+}
+
+// group is what one batch kept: the spool entries and an insert per queue.
+type group struct {
+	entries []*persistence.Entry
+	inserts []*wire.Insert
+	byQueue map[string]*wire.Insert
+	routes  []RoutedInsert
+	err     error
+}
+
+func (g *group) add(queueName string, e *persistence.Entry, s *wire.Stored) {
+	g.entries = append(g.entries, e)
+	ins := g.byQueue[queueName]
+	if ins == nil {
+		if g.byQueue == nil {
+			g.byQueue = map[string]*wire.Insert{}
 		}
+		ins = &wire.Insert{Queue: queueName, Counted: true}
+		g.byQueue[queueName] = ins
+		g.inserts = append(g.inserts, ins)
+	}
+	ins.Messages = append(ins.Messages, s)
+}
+
+func (h *hookActor) batch(b LogBatch) {
+	h.counts.received.Add(uint64(len(b.Records)))
+	var g group
+	for i := range b.Records {
+		h.process(&b.Records[i], &g)
+		h.p.Intake.Release(1)
+	}
+	if g.err == nil && len(g.entries) > 0 {
+		g.err = h.reserve(&g)
+	}
+	if g.err != nil || len(g.entries) == 0 {
+		h.answer(b, &g, g.err)
+		return
+	}
+	for _, ins := range g.inserts {
+		ins.Held = h.cfg.DeferredSpool
+	}
+	if h.cfg.DeferredSpool {
+		h.answer(b, &g, nil)
+		return
+	}
+	h.p.Spool.PutGroup(g.entries, func(err error) {
+		if err != nil {
+			err = fmt.Errorf("spooling %d messages: %w", len(g.entries), err)
+		}
+		h.answer(b, &g, err) // on the spool's goroutine: touches only g and the ports
+	})
+}
+
+// reserve takes insert credits and a route for each queue of the group; on failure it gives back
+// what it took.
+func (h *hookActor) reserve(g *group) error {
+	if err := h.p.Inserts.Acquire(h.p.Ctx, len(g.entries)); err != nil {
+		return fmt.Errorf("%w: %v", ErrStopped, err)
+	}
+	for _, ins := range g.inserts {
+		pid, err := h.p.Router.Route(ins.Queue, len(ins.Messages))
+		if err != nil {
+			h.unroute(g)
+			h.p.Inserts.Release(len(g.entries))
+			return err
+		}
+		g.routes = append(g.routes, RoutedInsert{PID: pid, Insert: ins})
+	}
+	return nil
+}
+
+func (h *hookActor) unroute(g *group) {
+	for _, r := range g.routes {
+		h.p.Router.Release(r.Insert.Queue, len(r.Insert.Messages))
+	}
+	g.routes = nil
+}
+
+// answer settles a batch: with an error nothing of it is kept (routes and credits go back); else the
+// inserts go to the producer, who releases them once its whole request is durable, or straight to
+// their queues when nobody waits.
+func (h *hookActor) answer(b LogBatch, g *group, err error) {
+	if err != nil && len(g.routes) > 0 {
+		h.unroute(g)
+		h.p.Inserts.Release(len(g.entries))
+	}
+	if b.Reply == nil {
+		if err != nil {
+			h.p.Log.Error("records the engine produced could not be queued", "hook", h.cfg.Name, "error", err)
+			return
+		}
+		sendInserts(h.p.Send, h.p.Metrics, g.routes)
+		return
+	}
+	done := LogDone{Corr: b.Corr, Inserts: g.routes}
+	if err != nil {
+		done = LogDone{Corr: b.Corr, Code: errorCode(err), Err: err.Error()}
+	}
+	h.p.Send.Send(b.Reply, done)
+}
+
+// sendInserts hands reserved inserts to their queues.
+func sendInserts(s Sender, m *Metrics, routes []RoutedInsert) {
+	for _, r := range routes {
+		n := int64(len(r.Insert.Messages))
+		m.Enqueued.Add(uint64(n))
+		m.Queued.Add(n)
+		s.Send(r.PID, r.Insert)
+	}
+}
+
+// process decides about one record and adds what is kept to the group. A panic in the policy code
+// it calls is the record's error, as any other.
+func (h *hookActor) process(rec *Record, g *group) {
+	lr := &rec.Log
+	if !h.cfg.Enabled(lr.Type) || isLogRecord(lr) {
+		h.p.Metrics.Disabled.Add(1)
+		h.counts.disabled.Add(1)
+		return
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			h.fail(rec, fmt.Errorf("panic: %v", r))
-			settle(nil)
+			h.fail(lr, fmt.Errorf("panic: %v", r))
 		}
 	}()
-	rec = captureRecord(ev, h.cfg.Meta, h.cfg.Headers)
 	if h.state == nil {
-		h.fail(rec, h.err)
-		settle(nil)
+		h.fail(lr, h.err)
 		return
 	}
-	var body, recJSON []byte
+	captured := captureRecord(rec, h.cfg.Meta, h.cfg.Headers)
+	body, recJSON, err := h.body(captured)
+	if err != nil {
+		h.fail(lr, err)
+		return
+	}
+	m, err := message.NewHookMessageJSON(captured, h.p.IDs.New(h.p.Clock.Now()), body, recJSON)
+	if err != nil {
+		h.fail(lr, err)
+		return
+	}
+	keep, err := h.state.ShouldEnqueue(&lua.Message{Msg: m, Record: captured}, h.cfg.Name)
+	switch {
+	case err != nil:
+		h.fail(lr, err)
+		h.replaceIfBroken()
+	case !keep:
+		h.p.Metrics.Dropped.Add(1)
+		h.counts.dropped.Add(1)
+	default:
+		h.p.Metrics.Kept.Add(1)
+		h.counts.kept.Add(1)
+		h.keep(m, g)
+	}
+}
+
+// body renders the message body of a captured record: its template, or its JSON (which is then also
+// the record's JSON, shared).
+func (h *hookActor) body(rec *message.LogRecord) (body, recJSON []byte, err error) {
 	if t := h.cfg.TemplateFor(rec.Type); t != nil {
-		out, err := t.Render(rec)
-		if err != nil {
-			h.fail(rec, err)
-			settle(nil)
-			return
+		if body, err = t.Render(rec); err != nil {
+			return nil, nil, err
 		}
-		body = out
 	} else {
 		body = rec.AppendJSON(make([]byte, 0, 1024))
-		recJSON = body[:len(body):len(body)] // the body is the record: share it
+		recJSON = body[:len(body):len(body)]
 	}
 	if len(body) == 0 || body[len(body)-1] != '\n' {
 		body = append(body, '\n')
 	}
-	m, err := message.NewHookMessageJSON(rec, h.sys.ids.New(h.sys.clock.Now()), body, recJSON)
+	return body, recJSON, nil
+}
+
+// keep adds a kept message to the group: the queue "null" discards it, an unusable queue name or
+// meta drops it with an error logged.
+func (h *hookActor) keep(m *message.Message, g *group) {
+	name, err := m.QueueName()
 	if err != nil {
-		h.fail(rec, err)
-		settle(nil)
+		h.p.Log.Error("cannot compute the queue name; message dropped", "hook", h.cfg.Name, "id", m.ID.String(), "error", err)
 		return
 	}
-	keep, err := h.state.ShouldEnqueue(&lua.Message{Msg: m, Record: rec}, h.cfg.Name)
-	switch {
-	case err != nil:
-		h.fail(rec, err)
-		h.replaceIfBroken()
-		settle(nil)
-	case !keep:
-		h.sys.stats.dropped.Add(1)
-		h.counts.dropped.Add(1)
-		settle(nil)
-	default:
-		h.sys.stats.kept.Add(1)
-		h.counts.kept.Add(1)
-		h.sys.Enqueue(h.sys.ctx, m, ack, h.cfg.DeferredSpool) // counts the message on ack itself
-		settle(nil)
+	if name == "null" {
+		return
 	}
+	meta, err := persistence.EncodeMeta(m)
+	if err != nil {
+		g.err = fmt.Errorf("encoding message %s: %w", m.ID, err)
+		return
+	}
+	id := m.ID
+	g.add(name, &persistence.Entry{ID: id, Queue: name, Meta: meta, Body: m.Body},
+		&wire.Stored{Id: id[:], Meta: meta, Body: m.Body})
 }
 
 // replaceIfBroken swaps an interrupted Lua state for a fresh one: a state stopped mid-call is never
 // used again.
-func (h *hookWorker) replaceIfBroken() {
+func (h *hookActor) replaceIfBroken() {
 	if h.state == nil || !h.state.Broken() {
 		return
 	}
-	h.sys.stats.interrupted.Add(1)
+	h.p.Metrics.Interrupted.Add(1)
 	h.state.Close()
-	h.state, h.err = h.sys.Policy().NewState()
+	h.state, h.err = h.p.Policies.Current().NewState()
 	if h.err != nil {
-		h.sys.log.Error("log hook cannot reload the policy", "hook", h.cfg.Name, "error", h.err)
+		h.p.Log.Error("log hook cannot reload the policy", "hook", h.cfg.Name, "error", h.err)
 	}
 }
 
 // fail logs a record lost to an error in the hook, as KumoMTA does, and counts it.
-func (h *hookWorker) fail(rec *message.LogRecord, err error) {
-	h.sys.stats.hookErrors.Add(1)
+func (h *hookActor) fail(rec *message.LogRecord, err error) {
+	h.p.Metrics.HookErrors.Add(1)
 	h.counts.errors.Add(1)
-	h.sys.log.Error("Error while calling should_enqueue_log_record", "hook", h.cfg.Name,
+	h.p.Log.Error("Error while calling should_enqueue_log_record", "hook", h.cfg.Name,
 		"record", rec.Type, "id", rec.ID, "error", err)
 }
+
+// isLogRecord reports a record about a message a log hook generated: hooks never see those, which is
+// what keeps a webhook's own deliveries from looping back into it.
+func isLogRecord(r *message.LogRecord) bool {
+	return r.ReceptionProtocol != nil && *r.ReceptionProtocol == "LogRecord"
+}
+
+// errorCode classifies an error for a reply that crosses a boundary as a value.
+func errorCode(err error) wire.Code {
+	switch {
+	case err == nil:
+		return wire.Code_CODE_OK
+	case errors.Is(err, ErrLowSpace):
+		return wire.Code_CODE_LOW_SPACE
+	case errors.Is(err, ErrTooManyQueues):
+		return wire.Code_CODE_TOO_MANY_QUEUES
+	case errors.Is(err, ErrQueueFull):
+		return wire.Code_CODE_QUEUE_FULL
+	case errors.Is(err, ErrStopped):
+		return wire.Code_CODE_STOPPING
+	default:
+		return wire.Code_CODE_INTERNAL
+	}
+}
+
+// codeError turns a reply's code and text back into an error that errors.Is recognises.
+func codeError(code wire.Code, text string) error {
+	var base error
+	switch code {
+	case wire.Code_CODE_OK:
+		return nil
+	case wire.Code_CODE_LOW_SPACE:
+		base = ErrLowSpace
+	case wire.Code_CODE_TOO_MANY_QUEUES:
+		base = ErrTooManyQueues
+	case wire.Code_CODE_QUEUE_FULL:
+		base = ErrQueueFull
+	case wire.Code_CODE_STOPPING:
+		base = ErrStopped
+	default:
+		return errors.New(text)
+	}
+	if text == "" || text == base.Error() {
+		return base
+	}
+	return &codedError{base: base, text: text}
+}
+
+type codedError struct {
+	base error
+	text string
+}
+
+func (e *codedError) Error() string { return e.text }
+func (e *codedError) Unwrap() error { return e.base }

@@ -5,31 +5,35 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/anthdm/hollywood/actor"
+
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
-	"github.com/hookd/hookd/queue"
+	"github.com/hookd/hookd/wire"
 )
 
-// Inject receives new messages the way KumoMTA's injection does: each message is written to the
-// spool, then its Reception record is logged (through the hooks, durably), then it is handed to its
-// queue. Messages for the queue "null" are dropped without a record. It returns once all of that is
-// done, or the first error.
-func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer string, deferred bool) error {
+// Inject receives new messages the way KumoMTA's injection does: the messages are written to the
+// spool as one group, then their Reception records are logged (through the hooks, durably), then
+// they are handed to their queues. Messages for the queue "null" are dropped without a record. It
+// returns once all of that is done; an error means none of the messages will be delivered (what was
+// written is deleted again).
+func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer string, deferred bool) (err error) {
 	if err := s.Accepting(); err != nil {
 		return err
 	}
-	type pending struct {
-		m     *message.Message
-		ref   *queueRef
-		entry *persistence.Entry
-	}
-	var todo []pending
-	sent := 0
-	defer func() { // reservations of messages that never reached their queue
-		for _, p := range todo[sent:] {
-			p.ref.release()
+	var entries []*persistence.Entry
+	var order []string
+	byQueue := map[string]*wire.Insert{}
+	routed := map[string]*actor.PID{}
+	defer func() {
+		if err == nil {
+			return
+		}
+		for name := range routed { // reservations of messages that never reached their queue
+			s.router.Release(name, len(byQueue[name].Messages))
 		}
 	}()
+	var todo []*message.Message
 	for _, m := range msgs {
 		name, err := m.QueueName()
 		if err != nil {
@@ -42,57 +46,81 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 		if err != nil {
 			return err
 		}
-		ref, err := s.queues.reserve(name, s.opts.Limits.MaxQueues)
+		ins := byQueue[name]
+		if ins == nil {
+			ins = &wire.Insert{Queue: name, Held: deferred, Counted: true}
+			byQueue[name] = ins
+			order = append(order, name)
+		}
+		id := m.ID
+		ins.Messages = append(ins.Messages, &wire.Stored{Id: id[:], Meta: meta, Body: m.Body})
+		entries = append(entries, &persistence.Entry{ID: id, Queue: name, Meta: meta, Body: m.Body})
+		todo = append(todo, m)
+	}
+	for _, name := range order {
+		pid, err := s.router.Route(name, len(byQueue[name].Messages))
 		if err != nil {
 			return err
 		}
-		todo = append(todo, pending{m: m, ref: ref, entry: &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}})
+		routed[name] = pid
 	}
-	stored := NewAck()
-	if !deferred {
-		for _, p := range todo {
-			stored.Add(1)
-			s.spool.Put(p.entry, stored.Done)
+	if !deferred && len(entries) > 0 {
+		if err := s.putGroup(ctx, entries); err != nil {
+			return fmt.Errorf("spooling: %w", err)
 		}
 	}
-	stored.Seal()
-	if err := stored.Wait(ctx); err != nil {
-		return fmt.Errorf("spooling: %w", err)
+	committed := false
+	defer func() {
+		if !committed && !deferred {
+			for _, e := range entries {
+				s.spool.Delete(e.ID)
+			}
+		}
+	}()
+	now := s.opts.Clock.Now()
+	recs := make([]Record, len(todo))
+	for i, m := range todo {
+		recs[i] = messageRecord(s.reception(m, peer, now), m)
 	}
-	now := s.clock.Now()
-	events := make([]*Event, len(todo))
-	for i, p := range todo {
-		events[i] = messageEvent(s.reception(p.m, peer, now), p.m)
-	}
-	if err := s.Log(ctx, events); err != nil {
+	if err := s.Log(ctx, recs); err != nil {
 		return err
 	}
-	for _, p := range todo {
-		if err := s.inserts.Acquire(ctx, 1); err != nil {
-			return err
-		}
-		item := queue.Item{ID: p.m.ID}
-		var held *persistence.Entry
-		if deferred {
-			held = p.entry
-		}
-		s.enqueued(p.ref, item, held)
-		sent++
+	if err := s.inserts.Acquire(ctx, len(entries)); err != nil {
+		return err
 	}
+	committed = true
+	routes := make([]RoutedInsert, 0, len(order))
+	for _, name := range order {
+		routes = append(routes, RoutedInsert{PID: routed[name], Insert: byQueue[name]})
+	}
+	sendInserts(s.send, s.metrics, routes)
 	return nil
 }
 
-func (s *System) reception(m *message.Message, peer string, now time.Time) *message.LogRecord {
-	r := s.newRecord(message.Reception, m, 0, now)
+// putGroup writes entries to the spool as one group and waits until they are durable.
+func (s *System) putGroup(ctx context.Context, entries []*persistence.Entry) error {
+	done := make(chan error, 1)
+	s.spool.PutGroup(entries, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		go func() { // too late: what the spool writes after all is deleted again
+			if <-done == nil {
+				for _, e := range entries {
+					s.spool.Delete(e.ID)
+				}
+			}
+		}()
+		return ctx.Err()
+	}
+}
+
+func (s *System) reception(m *message.Message, peer string, now time.Time) message.LogRecord {
+	r := newRecord(message.Reception, m, 0, now, s.opts.NodeID)
 	r.Response = message.Response{Code: 250}
 	if peer != "" {
 		r.PeerAddress = &message.PeerAddress{Addr: peer}
 	}
 	return r
 }
-
-// NewID returns a fresh spool id.
-func (s *System) NewID() message.SpoolID { return s.ids.New(s.clock.Now()) }
-
-// Now is the system's clock reading.
-func (s *System) Now() time.Time { return s.clock.Now() }

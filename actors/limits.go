@@ -36,20 +36,3 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
-
-// AuthBasic asks the policy's http_server_validate_auth_basic event whether HTTP basic credentials
-// are good. An error in the handler (or its absence) refuses them.
-func (s *System) AuthBasic(user, password string) bool {
-	st, err := s.pool.Get()
-	if err != nil {
-		s.log.Error("checking HTTP credentials: no Lua state", "error", err)
-		return false
-	}
-	defer s.pool.Put(st)
-	ok, err := st.ValidateAuthBasic(user, password)
-	if err != nil {
-		s.log.Error("http_server_validate_auth_basic failed; the credentials are refused", "user", user, "error", err)
-		return false
-	}
-	return ok
-}

@@ -45,9 +45,9 @@ func queued(q string, n int) *message.LogRecord {
 }
 
 func logErr(r *rig, recs ...*message.LogRecord) error {
-	evs := make([]*Event, len(recs))
+	evs := make([]Record, len(recs))
 	for i, rec := range recs {
-		evs[i] = &Event{Record: rec, Meta: message.Meta(rec.Meta)}
+		evs[i] = ExternalRecord(*rec)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"errors"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -20,13 +22,13 @@ const spaceCheckEvery = 10 * time.Second
 // ErrLogSpace refuses new records while a local log directory is below its free-space threshold.
 var ErrLogSpace = errors.New("hookd: a local log directory is below its minimum free space")
 
-// localLogger is the actor of one kumo.configure_local_logs: it writes every record it is configured
-// for (records about hook messages included) to zstd segment files, after per_record enable,
-// filter_event and meta/header capture.
+// localLogger is the actor of one kumo.configure_local_logs, on a loop (it owns a Lua state for
+// filter_event, and writes files): it writes every record it is configured for (records about hook
+// messages included) to zstd segment files, after per_record enable, filter_event and meta/header
+// capture.
 type localLogger struct {
-	sys                *System
 	cfg                *config.LocalLogs
-	credits            *Credits
+	p                  LocalPorts
 	w                  *locallog.Writer
 	state              *lua.State // for filter_event
 	pid                *actor.PID
@@ -37,47 +39,61 @@ type localLogger struct {
 	minFree, minInodes segment.Threshold
 }
 
-// localRef is what the system keeps about a local logger.
-type localRef struct {
-	cfg     *config.LocalLogs
-	pid     *actor.PID
-	credits *Credits
+// LocalPorts are what a local logger uses.
+type LocalPorts struct {
+	Policies Policies
+	Credits  *Credits // its back_pressure, one per record, returned as each is written
+	Send     Sender
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// LowSpace counts the local loggers whose directory is below its free-space threshold: the
+	// node refuses new records while it is above zero.
+	LowSpace *atomic.Int32
 }
 
 // localTick wakes a local logger to close expired segments; spaceTick to check free space.
 type localTick struct{}
 type spaceTick struct{}
 
-func (l *localLogger) Receive(c *actor.Context) {
-	switch m := c.Message().(type) {
-	case actor.Started:
-		l.pid = c.PID()
-		l.start()
-	case actor.Stopped:
-		l.stop()
-	case logBatch:
-		if l.state != nil && l.state.Policy() != l.sys.Policy() { // reloaded
-			l.state.Close()
-			var err error
-			if l.state, err = l.sys.Policy().NewState(); err != nil {
-				l.sys.log.Error("local logs: cannot load the reloaded policy for filter_event", "error", err)
+func (l *localLogger) Receive(c *loopCtx, msgs []actor.Envelope) {
+	for _, env := range msgs {
+		switch m := env.Msg.(type) {
+		case actor.Started:
+			l.pid = c.PID()
+			l.start()
+		case actor.Stopped:
+			l.stop()
+		case LogBatch:
+			l.refresh()
+			for i := range m.Records {
+				l.write(&m.Records[i])
 			}
-		}
-		for _, ev := range m.events {
-			l.write(ev)
-			l.credits.Release(1)
-		}
-		l.arm()
-	case localTick:
-		l.armed = time.Time{}
-		if l.w != nil {
-			if err := l.w.Tick(); err != nil {
-				l.sys.log.Error("local log rotation", "dir", l.cfg.LogDir, "error", err)
+			l.p.Credits.Release(len(m.Records))
+			l.arm()
+		case localTick:
+			l.armed = time.Time{}
+			if l.w != nil {
+				if err := l.w.Tick(); err != nil {
+					l.p.Log.Error("local log rotation", "dir", l.cfg.LogDir, "error", err)
+				}
 			}
+			l.arm()
+		case spaceTick:
+			l.checkSpace()
 		}
-		l.arm()
-	case spaceTick:
-		l.checkSpace()
+	}
+}
+
+// refresh moves filter_event's state to a reloaded policy.
+func (l *localLogger) refresh() {
+	cur := l.p.Policies.Current()
+	if l.state == nil || l.state.Policy() == cur {
+		return
+	}
+	l.state.Close()
+	var err error
+	if l.state, err = cur.NewState(); err != nil {
+		l.p.Log.Error("local logs: cannot load the reloaded policy for filter_event", "error", err)
 	}
 }
 
@@ -96,13 +112,13 @@ func (l *localLogger) start() {
 	var err error
 	l.w, err = locallog.Open(locallog.Config{LogDir: l.cfg.LogDir, MaxFileSize: l.cfg.MaxFileSize,
 		CompressionLevel: l.cfg.CompressionLevel, MaxSegmentDuration: l.cfg.MaxSegmentDuration, PerRecord: per,
-		Clock: l.sys.clock, Logger: l.sys.log})
+		Clock: l.p.Clock, Logger: l.p.Log})
 	if err != nil {
-		l.sys.log.Error("local logs cannot be written", "dir", l.cfg.LogDir, "at", l.cfg.Where, "error", err)
+		l.p.Log.Error("local logs cannot be written", "dir", l.cfg.LogDir, "at", l.cfg.Where, "error", err)
 	}
 	if l.cfg.FilterEvent != "" {
-		if l.state, err = l.sys.Policy().NewState(); err != nil {
-			l.sys.log.Error("local logs: cannot load the policy for filter_event", "error", err)
+		if l.state, err = l.p.Policies.Current().NewState(); err != nil {
+			l.p.Log.Error("local logs: cannot load the policy for filter_event", "error", err)
 		}
 	}
 	l.minFree, _ = parseThreshold(l.cfg.MinFreeSpace)
@@ -124,12 +140,12 @@ func (l *localLogger) stop() {
 		}
 	}
 	if l.low {
-		l.sys.lowLogSpace.Add(-1)
+		l.p.LowSpace.Add(-1)
 		l.low = false
 	}
 	if l.w != nil {
 		if err := l.w.Close(); err != nil {
-			l.sys.log.Error("closing local logs", "dir", l.cfg.LogDir, "error", err)
+			l.p.Log.Error("closing local logs", "dir", l.cfg.LogDir, "error", err)
 		}
 		l.w = nil
 	}
@@ -138,8 +154,8 @@ func (l *localLogger) stop() {
 }
 
 // write logs one record, if this logger wants it.
-func (l *localLogger) write(ev *Event) {
-	rec := ev.Record
+func (l *localLogger) write(ev *Record) {
+	rec := &ev.Log
 	if l.w == nil || !l.cfg.Enabled(rec.Type) {
 		return
 	}
@@ -147,13 +163,13 @@ func (l *localLogger) write(ev *Event) {
 		if l.state == nil {
 			return
 		}
-		keep, err := l.state.Filter(l.cfg.FilterEvent, &lua.Message{Msg: eventMessage(ev), Record: rec})
+		keep, err := l.state.Filter(l.cfg.FilterEvent, &lua.Message{Msg: recordMessage(ev), Record: rec})
 		if err != nil {
-			l.sys.log.Error("local logs: filter_event failed; the record is not logged", "event", l.cfg.FilterEvent, "error", err)
+			l.p.Log.Error("local logs: filter_event failed; the record is not logged", "event", l.cfg.FilterEvent, "error", err)
 			if l.state.Broken() { // interrupted: never reused
 				l.state.Close()
-				if l.state, err = l.sys.Policy().NewState(); err != nil {
-					l.sys.log.Error("local logs: cannot reload the policy for filter_event", "error", err)
+				if l.state, err = l.p.Policies.Current().NewState(); err != nil {
+					l.p.Log.Error("local logs: cannot reload the policy for filter_event", "error", err)
 				}
 			}
 			return
@@ -167,14 +183,14 @@ func (l *localLogger) write(ev *Event) {
 	if t := l.cfg.TemplateFor(rec.Type); t != nil {
 		var err error
 		if line, err = t.Render(captured); err != nil {
-			l.sys.log.Error("local logs: the record's template failed; the record is not logged", "type", rec.Type, "error", err)
+			l.p.Log.Error("local logs: the record's template failed; the record is not logged", "type", rec.Type, "error", err)
 			return
 		}
 	} else {
 		line = captured.AppendJSON(make([]byte, 0, 1024))
 	}
 	if err := l.w.Write(string(rec.Type), line); err != nil {
-		l.sys.log.Error("writing a local log record", "dir", l.cfg.LogDir, "error", err)
+		l.p.Log.Error("writing a local log record", "dir", l.cfg.LogDir, "error", err)
 	}
 }
 
@@ -190,9 +206,9 @@ func (l *localLogger) arm() {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
-	pid, engine := l.pid, l.sys.engine
+	pid, send := l.pid, l.p.Send
 	l.armed = at
-	l.timer = l.sys.clock.At(at, func() { engine.Send(pid, localTick{}) })
+	l.timer = l.p.Clock.At(at, func() { send.Send(pid, localTick{}) })
 }
 
 // checkSpace refuses new records (through the system) while the log directory is low on space.
@@ -203,31 +219,13 @@ func (l *localLogger) checkSpace() {
 		if low != l.low {
 			l.low = low
 			if low {
-				l.sys.lowLogSpace.Add(1)
-				l.sys.log.Error("local log directory below its minimum free space: refusing new records", "dir", l.cfg.LogDir)
+				l.p.LowSpace.Add(1)
+				l.p.Log.Error("local log directory below its minimum free space: refusing new records", "dir", l.cfg.LogDir)
 			} else {
-				l.sys.lowLogSpace.Add(-1)
+				l.p.LowSpace.Add(-1)
 			}
 		}
 	}
-	pid, engine := l.pid, l.sys.engine
-	l.space = l.sys.clock.AfterFunc(spaceCheckEvery, func() { engine.Send(pid, spaceTick{}) })
-}
-
-// eventMessage is the message a record is about, for filter_event: the real one when the engine
-// produced the record, else one rebuilt from the record's envelope and meta.
-func eventMessage(ev *Event) *message.Message {
-	if ev.Msg != nil {
-		return ev.Msg
-	}
-	r := ev.Record
-	m := &message.Message{Meta: ev.Meta}
-	m.ID, _ = message.ParseSpoolID(r.ID)
-	m.Sender, _ = message.ParseAddress(r.Sender)
-	for _, rc := range r.Recipient {
-		if a, err := message.ParseAddress(rc); err == nil {
-			m.Recipients = append(m.Recipients, a)
-		}
-	}
-	return m
+	pid, send := l.pid, l.p.Send
+	l.space = l.p.Clock.AfterFunc(spaceCheckEvery, func() { send.Send(pid, spaceTick{}) })
 }

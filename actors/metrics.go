@@ -61,7 +61,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	for _, h := range s.hooks {
+	for _, h := range s.intake.hooks {
 		counter(descSubmitFull, h.credits.Waits()+h.credits.Forced(), "hook-"+h.cfg.Name)
 		gauge(descBacklog, float64(h.credits.InUse()), h.cfg.Name)
 		counter(descHookErrors, h.counts.errors.Load(), h.cfg.Name)
@@ -70,7 +70,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descHookReceived, v, h.cfg.Name, outcome)
 		}
 	}
-	for _, l := range s.locals {
+	for _, l := range s.intake.locals {
 		counter(descSubmitFull, l.credits.Waits()+l.credits.Forced(), "dir-"+l.cfg.LogDir)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -101,17 +101,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descTransfail, all[1], "lua")
 	counter(descFail, all[2], "lua")
 	gauge(descScheduledAll, float64(scheduled))
-	gauge(descQueues, float64(s.queues.len()))
-	for _, b := range s.Breakers() {
+	gauge(descQueues, float64(len(s.router.Queues())))
+	for _, b := range s.Breakers(ctx) {
 		state := map[string]float64{"closed": 0, "half-open": 1, "open": 2}[b.State]
 		gauge(descBreaker, state, b.Destination)
 		counter(descBreakerOpen, b.Opened, b.Destination)
 		counter(descBreakerClose, b.Closed, b.Destination)
 	}
-	gauge(descQueued, float64(s.stats.queued.Load()))
-	counter(descPanics, s.stats.Panics.Load())
+	gauge(descQueued, float64(s.metrics.Queued.Load()))
+	counter(descPanics, s.metrics.Panics.Load())
 	gauge(descInserts, float64(s.inserts.InUse()))
-	counter(descInterrupted, s.stats.interrupted.Load())
+	counter(descInterrupted, s.metrics.Interrupted.Load())
 	for _, fn := range c.extra {
 		fn(ch)
 	}

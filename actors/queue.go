@@ -1,7 +1,7 @@
 package actors
 
 import (
-	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -11,253 +11,337 @@ import (
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
 	"github.com/hookd/hookd/queue"
+	"github.com/hookd/hookd/wire"
 )
 
-// configRetry is how soon a queue tries again after get_queue_config failed.
+// configRetry is how soon a queue asks again after get_queue_config failed.
 const configRetry = time.Minute
 
-// queueActor owns one scheduled queue: its decision core, its configuration, its timers and its
-// connection actors. Message bodies stay in the spool; the queue keeps only what scheduling needs.
+// queueActor owns one scheduled queue: its decision core, its configuration, its timers and the
+// sessions delivering it. It never waits: its configuration comes from a policy runner, records
+// about its messages are written by the recorder, the spool's requests do not wait for I/O, and the
+// destination's breaker answers by message. Message bodies stay in the spool, except those of fresh
+// messages (kept, within a byte budget, until their first attempt ends, so a session gets them
+// without reading them back) and deferred ones (kept until spooled).
 type queueActor struct {
-	sys   *System
-	ref   *queueRef // its directory entry
-	name  string
-	parts message.QueueName
-	core  *queue.Core
-	info  *sessionInfo // what connection actors need to know, rebuilt on each config change
-	held  map[message.SpoolID]*persistence.Entry
-	conns map[queue.SessionID]*actor.PID
-	dones map[queue.SessionID]func(bool, time.Time) // breaker reports owed per session
-	// outcomes of this queue's attempts, for metrics
-	delivered, transient, bounced, expired uint64
+	p      QueuePorts
+	engine *actor.Engine
+	name   string
+	parts  message.QueueName
+	pid    *actor.PID
 
-	gen        uint64                     // bumped at each policy reload
-	sessionGen map[queue.SessionID]uint64 // the reload generation each session started in
+	core    *queue.Core
+	pending []queue.Item // inserted while the first configuration is being resolved
+	info    SessionInfo
+	problem string
+	held    map[message.SpoolID]*persistence.Entry // deferred_spool messages, not in the spool
+	fresh   map[message.SpoolID]*wire.Stored       // bodies of fresh messages (Bodies budget)
+	conns   map[queue.SessionID]*actor.PID
+	gen     uint64                     // bumped at each policy reload
+	connGen map[queue.SessionID]uint64 // the reload generation each session started in
 
-	adminCache    admin.QueueCache // the administrators' bounce and suspension for this queue
+	resolveGen   uint64 // numbers resolveQueue requests; answers to older ones are ignored
+	resolving    bool
+	refreshEvery time.Duration
+	reapInterval time.Duration
+
+	dest destinationLink
+
+	adminCache    admin.QueueCache
 	suspendReason string
 	adminTimer    clock.Timer
 	adminAt       time.Time
-	gate          time.Time // the pause in force, to notice a new one
 
-	problem      string        // why the queue cannot deliver, "" when it can
-	refreshEvery time.Duration // how often get_queue_config runs again
-	pid          *actor.PID
-	timer        clock.Timer
-	armedAt      time.Time
-	refresh      clock.Timer
-	drainers     []chan struct{}
-	reapTimer    clock.Timer // runs while the queue is empty: reap_interval later it is forgotten
-	reapInterval time.Duration
-	reapSeq      uint64 // numbers reap timers, so that a stale check is ignored
+	timer    clock.Timer
+	armedAt  time.Time
+	refresh  clock.Timer
+	drainers []*actor.PID
+
+	reapTimer clock.Timer
+	reapSeq   uint64
+
+	// outcomes of this queue's attempts, for metrics
+	delivered, transient, bounced, expired uint64
 }
 
-// sessionInfo is the part of a queue's configuration its sessions use.
-type sessionInfo struct {
-	queue       string
-	parts       message.QueueName
-	constructor string
-	site        string // the ready-queue name, "unspecified-><site>@lua:<constructor>"
-	egressPool  string
-	batchSize   int
-	queuePID    *actor.PID
-	breaker     *queue.Breaker // the destination's, shared with other queues that deliver there
+// QueuePorts are what a queue actor uses.
+type QueuePorts struct {
+	Home         QueueHome
+	Store        QueueStore
+	Resolvers    Resolvers
+	Sessions     Sessions
+	Destinations Destinations
+	Recorder     *actor.PID
+	Admin        *admin.Registry
+	Send         Sender
+	Clock        clock.Clock
+	Inserts      *Credits // returned as inserts arrive
+	Slots        *Credits // the node's session slots: a queue with idle sessions gives them up when others wait
+	Bodies       *Credits // bytes of fresh bodies the queues may keep
+	Metrics      *Metrics
+	Rand         func() float64 // uniform in [0, 1), for retry jitter
+	Log          *slog.Logger
 }
 
-func newQueueActor(sys *System, ref *queueRef) *queueActor {
-	name := ref.name
-	return &queueActor{sys: sys, ref: ref, name: name, parts: message.ParseQueueName(name),
-		held: map[message.SpoolID]*persistence.Entry{}, conns: map[queue.SessionID]*actor.PID{},
-		dones: map[queue.SessionID]func(bool, time.Time){}, sessionGen: map[queue.SessionID]uint64{}}
+func newQueueActor(name string, p QueuePorts) *queueActor {
+	return &queueActor{p: p, name: name, parts: message.ParseQueueName(name),
+		held: map[message.SpoolID]*persistence.Entry{}, fresh: map[message.SpoolID]*wire.Stored{},
+		conns: map[queue.SessionID]*actor.PID{}, connGen: map[queue.SessionID]uint64{}}
 }
 
 func (q *queueActor) Receive(c *actor.Context) {
-	now := q.sys.clock.Now()
+	now := q.p.Clock.Now()
 	switch m := c.Message().(type) {
 	case actor.Started:
-		q.pid = c.PID()
-		cfg := q.resolve()
-		q.core = queue.New(cfg, q.sys.jitter)
-		q.scheduleRefresh()
-	case adminCheck: // syncAdmin below does the work
+		q.pid, q.engine = c.PID(), c.Engine()
+		q.resolve()
 	case actor.Stopped:
-		q.stopTimers()
-		q.spoolHeld()
-		for id, pid := range q.conns {
-			c.Engine().Poison(pid)
-			delete(q.conns, id)
-		}
+		q.stopped(c)
 		return
-	case insert:
-		q.ref.pending.Add(-1)
-		if m.held != nil {
-			q.held[m.item.ID] = m.held
+	case *wire.Insert:
+		q.insert(m, now)
+	case queueResolved:
+		q.resolved(c, m, now)
+	case queueTick:
+		q.armedAt = time.Time{}
+		if q.core != nil {
+			q.apply(q.core.Tick(now), now)
 		}
-		q.apply(c, q.core.Insert(m.item, now), now)
-		if m.credits != nil {
-			m.credits.Release(1)
+	case *wire.SessionDone:
+		q.sessionDone(c, m, now)
+	case *wire.Gate:
+		q.dest.gate(q, m, now)
+	case *wire.ProbeClaimed:
+		q.dest.claimed(q, m, now)
+	case refreshDue:
+		q.resolve()
+	case reloadQueue:
+		q.gen++
+		if q.core != nil {
+			q.apply(q.core.CloseIdle(queue.ReasonReload, now), now)
 		}
-	case insertBatch:
-		q.ref.pending.Add(-1)
-		q.apply(c, q.core.InsertMany(m.items, now), now)
+		q.resolve()
+	case releaseIdle:
+		if q.core != nil {
+			q.apply(q.core.CloseIdle(queue.ReasonSlots, now), now)
+		}
 	case reapCheck:
 		if q.reapTimer == nil || m.seq != q.reapSeq {
 			break // a later change of state made this check stale
 		}
 		q.reapTimer = nil
-		if q.idle() && q.sys.queues.reap(q.ref) {
-			q.sys.log.Debug("queue reaped: empty for its reap_interval", "queue", q.name, "reap_interval", q.reapInterval)
+		if q.idle() && q.p.Home.Reap() {
+			q.p.Log.Debug("queue reaped: empty for its reap_interval", "queue", q.name, "reap_interval", q.reapInterval)
 			c.Engine().Poison(c.PID())
 			return
 		}
-	case tick:
-		q.armedAt = time.Time{}
-		q.apply(c, q.core.Tick(now), now)
-	case sessionDone:
-		if !m.closed && q.sessionGen[m.session] != q.gen { // its Lua state is of a replaced policy
-			c.Send(q.conns[m.session], closeSession{reason: "policy reloaded"})
-			m.closed = true
+	case adminCheck, *wire.AdminChanged: // syncAdmin below does the work
+	case drainQueue:
+		q.drainers = append(q.drainers, c.Sender())
+		if q.core != nil {
+			q.apply(q.core.Drain(now), now)
 		}
-		if m.closed {
-			delete(q.conns, m.session)
-			delete(q.sessionGen, m.session)
-		}
-		q.countResults(m.results)
-		if done := q.dones[m.session]; done != nil {
-			delete(q.dones, m.session)
-			done(answered(m.results), now)
-		}
-		q.apply(c, q.core.Finished(m.session, m.results, m.closed, now), now)
-	case refreshConfig:
-		if m.reload {
-			q.gen++
-			q.apply(c, q.core.CloseIdle(queue.ReasonReload, now), now)
-		}
-		cfg := q.resolve()
-		q.apply(c, q.core.SetConfig(cfg, now), now)
-		q.scheduleRefresh()
-	case releaseIdle:
-		q.apply(c, q.core.CloseIdle(queue.ReasonSlots, now), now)
-	case drain:
-		q.drainers = append(q.drainers, m.done)
-		q.apply(c, q.core.Drain(now), now)
-	case queueSnapshot:
-		s, r, f := q.core.Counts()
-		st := QueueStats{Name: q.name, Scheduled: s, Ready: r, InFlight: f, Sessions: q.core.Sessions(),
-			Delivered: q.delivered, Transient: q.transient, Bounced: q.bounced, Expired: q.expired,
-			Deliverable: q.core.Config().Deliverable, Problem: q.problem,
-			Gate: [...]string{"flowing", "paused", "probe"}[q.core.Gate()]}
-		if b := q.breaker(); b != nil {
-			bs, _, _ := b.State()
-			st.Breaker = bs.String()
-		}
-		if q.info != nil {
-			st.Site = q.info.site
-		}
-		if q.core.Suspended() {
-			st.Suspended = q.suspendReason
-		}
-		if m.detail {
-			q.detail(&st, now)
-		}
-		m.reply <- st
+	case *wire.QueueStatsRequest:
+		c.Respond(q.snapshot(m.Detail, now))
 	}
-	if q.core != nil {
-		q.syncAdmin(c, now)
-		q.syncGate(c, now)
-		if q.sys.sessionSlots.Waiting() > 0 && q.core.IdleSessions() > 0 { // another queue needs a slot
-			q.apply(c, q.core.CloseIdle(queue.ReasonSlots, now), now)
-		}
-		q.armReap()
+	q.after(c, now)
+}
+
+// after runs once every message has been handled: administrators' rules, the breaker's probe, the
+// session slots, the reap timer and the drain waiters.
+func (q *queueActor) after(c *actor.Context, now time.Time) {
+	if q.core == nil {
+		q.answerDrainers(c)
+		return
 	}
-	if q.core != nil && q.core.Drained() {
-		for _, d := range q.drainers {
-			close(d)
-		}
-		q.drainers = nil
+	q.syncAdmin(now)
+	q.dest.sync(q, now)
+	if q.p.Slots.Waiting() > 0 && q.core.IdleSessions() > 0 { // another queue needs a slot
+		q.apply(q.core.CloseIdle(queue.ReasonSlots, now), now)
+	}
+	q.armReap()
+	if q.core.Drained() {
+		q.answerDrainers(c)
 	}
 }
 
-// apply carries out the core's actions, then re-arms the wake-up timer.
-func (q *queueActor) apply(c *actor.Context, acts []queue.Action, now time.Time) {
+func (q *queueActor) answerDrainers(c *actor.Context) {
+	if len(q.conns) > 0 {
+		return
+	}
+	for _, pid := range q.drainers {
+		c.Engine().Send(pid, queueDrained{})
+	}
+	q.drainers = nil
+}
+
+// insert takes messages from a hook (fresh, with their bodies), from recovery or a handover (without).
+func (q *queueActor) insert(m *wire.Insert, now time.Time) {
+	n := len(m.Messages)
+	q.p.Home.Arrived(n)
+	if m.Counted {
+		q.p.Inserts.Release(n)
+	}
+	items := make([]queue.Item, 0, n)
+	for _, s := range m.Messages {
+		it, err := storedItem(s)
+		if err != nil {
+			q.p.Log.Error("an insert with a malformed message id was dropped", "queue", q.name, "error", err)
+			q.p.Metrics.Queued.Add(-1)
+			continue
+		}
+		switch {
+		case m.Held:
+			e, _ := storedEntry(q.name, s)
+			q.held[it.ID] = e
+		case len(s.Body) > 0 && q.p.Bodies.TryAcquire(len(s.Body)+len(s.Meta)):
+			q.fresh[it.ID] = s
+		}
+		items = append(items, it)
+	}
+	if q.core == nil {
+		q.pending = append(q.pending, items...)
+		return
+	}
+	q.apply(q.core.InsertMany(items, now), now)
+}
+
+// dropFresh forgets a fresh body: the message's first attempt is over.
+func (q *queueActor) dropFresh(id message.SpoolID) {
+	if s, ok := q.fresh[id]; ok {
+		delete(q.fresh, id)
+		q.p.Bodies.Release(len(s.Body) + len(s.Meta))
+	}
+}
+
+func (q *queueActor) sessionDone(c *actor.Context, m *wire.SessionDone, now time.Time) {
+	id := queue.SessionID(m.Session)
+	closed := m.Closed
+	if !closed && q.connGen[id] != q.gen { // its Lua state is of a replaced policy
+		if pid := q.conns[id]; pid != nil {
+			c.Send(pid, &wire.CloseSession{Reason: queue.ReasonReload})
+		}
+		closed = true
+	}
+	if closed {
+		delete(q.conns, id)
+		delete(q.connGen, id)
+	}
+	rs := results(m.Results)
+	q.countResults(rs)
+	q.dest.report(q, id, rs)
+	q.dest.sync(q, now) // a failure holds the queue until the destination's verdict
+	if q.core != nil {
+		q.apply(q.core.Finished(id, rs, closed, now), now)
+	}
+}
+
+// apply carries out the core's actions, then re-arms the wake-up timer. Records go to the recorder
+// last, so that whoever reads one finds the spool already updated by the same actions.
+func (q *queueActor) apply(acts []queue.Action, now time.Time) {
+	var records []recordWork
 	for _, a := range acts {
 		switch a := a.(type) {
 		case queue.Start:
-			if q.allow(c, a.Session, now, nil) {
-				q.startSession(c, a.Session, a.Batch)
-			}
+			q.startSession(a.Session, a.Batch)
 		case queue.Deliver:
-			if q.allow(c, a.Session, now, q.conns[a.Session]) {
-				c.Send(q.conns[a.Session], q.work(a.Batch))
-			}
+			q.dest.dispatched(a.Session)
+			q.p.Send.Send(q.conns[a.Session], q.work(a.Session, a.Batch))
 		case queue.Close:
 			if pid := q.conns[a.Session]; pid != nil {
-				c.Send(pid, closeSession{reason: a.Reason})
+				q.p.Send.Send(pid, &wire.CloseSession{Reason: a.Reason})
 				delete(q.conns, a.Session)
-				delete(q.sessionGen, a.Session)
+				delete(q.connGen, a.Session)
 			}
 		case queue.Retry:
-			q.sys.stats.transient.Add(1)
+			q.p.Metrics.Transient.Add(1)
+			q.dropFresh(a.Item.ID)
 			if e := q.held[a.Item.ID]; e != nil { // a deferred message is spooled once it is delayed
 				e.Attempts, e.Due = a.Item.Attempts, a.Item.Due
-				q.sys.spool.Put(e, q.logSpoolError(e.ID))
+				q.p.Store.Put(e, q.logSpoolError(e.ID))
 				delete(q.held, a.Item.ID)
 			} else {
-				q.sys.spool.Update(a.Item.ID, a.Item.Attempts, a.Item.Due)
+				q.p.Store.Update(a.Item.ID, a.Item.Attempts, a.Item.Due)
 			}
 		case queue.Expire:
-			q.sys.stats.transient.Add(1)
-			q.sys.stats.expired.Add(1)
+			q.p.Metrics.Transient.Add(1)
+			q.p.Metrics.Expired.Add(1)
 			q.expired++
-			q.logAbout(a.Item, func(m *message.Message) *message.LogRecord { return q.expiration(m, a, now) })
-			q.forget(a.Item)
+			records = append(records, q.record(expirationWork(q.info, a), []queue.Item{a.Item}, true))
 		case queue.Forget:
 			q.forget(a.Item)
 		case queue.Undeliverable:
 			q.transient++
-			q.logAbout(a.Item, func(m *message.Message) *message.LogRecord { return q.undeliverable(m, a, now) })
+			records = append(records, q.record(q.undeliverableWork(), []queue.Item{{ID: a.Item.ID, Attempts: a.Attempts}}, false))
 		}
+	}
+	for _, w := range records {
+		q.p.Send.Send(q.p.Recorder, w)
 	}
 	q.arm(now)
 }
 
+// forget removes a finished message from the spool (or from memory, when it never went there).
 func (q *queueActor) forget(it queue.Item) {
-	q.sys.stats.queued.Add(-1)
+	q.p.Metrics.Queued.Add(-1)
+	q.dropFresh(it.ID)
 	if _, ok := q.held[it.ID]; ok {
 		delete(q.held, it.ID)
 		return
 	}
-	q.sys.spool.Delete(it.ID)
+	q.p.Store.Delete(it.ID)
 }
 
-func (q *queueActor) work(batch []queue.Item) sessionWork {
-	w := sessionWork{batch: batch}
-	for _, it := range batch {
+// record prepares the recorder's work of a record for each message, with the bodies the queue holds;
+// with remove, the recorder deletes them once it has read them, and the queue forgets them now.
+func (q *queueActor) record(w recordWork, items []queue.Item, remove bool) recordWork {
+	w.Delete = remove
+	for _, it := range items {
+		ri := recordItem{ID: it.ID, Attempts: it.Attempts}
 		if e := q.held[it.ID]; e != nil {
-			if w.held == nil {
-				w.held = map[message.SpoolID]*persistence.Entry{}
+			ri.Meta, ri.Body = e.Meta, e.Body
+			if remove {
+				delete(q.held, it.ID)
 			}
-			w.held[it.ID] = e
+		} else if s := q.fresh[it.ID]; s != nil {
+			ri.Meta, ri.Body = s.Meta, s.Body
+		}
+		w.Items = append(w.Items, ri)
+		if remove {
+			q.p.Metrics.Queued.Add(-1)
+			q.dropFresh(it.ID)
 		}
 	}
 	return w
 }
 
-func (q *queueActor) startSession(c *actor.Context, id queue.SessionID, batch []queue.Item) {
-	info := q.info
-	// Connection actors are not hollywood children of the queue: a child that stops itself would be
-	// stopped a second time by its parent's cleanup, and hollywood never acknowledges that second
-	// stop. The queue ends its sessions itself (closeSession) and stops the rest when it stops.
-	pid, err := q.sys.spawn(func() actor.Receiver { return newConnActor(q.sys, info, id) },
-		"conn", fmt.Sprintf("%s/%d", q.name, id))
+// work is the batch for a session, with the bodies the queue holds.
+func (q *queueActor) work(id queue.SessionID, batch []queue.Item) *wire.SessionWork {
+	w := &wire.SessionWork{Session: uint64(id), Batch: make([]*wire.Stored, len(batch))}
+	for i, it := range batch {
+		var e *persistence.Entry
+		if h := q.held[it.ID]; h != nil {
+			e = h
+		} else if s := q.fresh[it.ID]; s != nil {
+			e = &persistence.Entry{Meta: s.Meta, Body: s.Body}
+		}
+		w.Batch[i] = itemStored(it, e)
+	}
+	return w
+}
+
+func (q *queueActor) startSession(id queue.SessionID, batch []queue.Item) {
+	pid, err := q.p.Sessions.Start(SessionSpec{Info: q.info, Session: id, QueuePID: q.pid})
 	if err != nil {
-		q.sys.log.Error("starting a session", "queue", q.name, "error", err)
-		q.apply(c, q.core.Finished(id, nil, true, q.sys.clock.Now()), q.sys.clock.Now())
+		q.p.Log.Error("starting a session", "queue", q.name, "error", err)
+		now := q.p.Clock.Now()
+		q.apply(q.core.Finished(id, nil, true, now), now)
 		return
 	}
 	q.conns[id] = pid
-	q.sessionGen[id] = q.gen
-	c.Send(pid, q.work(batch))
+	q.connGen[id] = q.gen
+	q.dest.dispatched(id)
+	q.p.Send.Send(pid, q.work(id, batch))
 }
 
 // arm makes sure a tick arrives at the core's next wake-up time.
@@ -269,44 +353,40 @@ func (q *queueActor) arm(now time.Time) {
 	if q.timer != nil {
 		q.timer.Stop()
 	}
-	pid, engine := q.pid, q.sys.engine
+	pid, send := q.pid, q.p.Send
 	q.armedAt = at
-	q.timer = q.sys.clock.At(at, func() { engine.Send(pid, tick{}) })
+	q.timer = q.p.Clock.At(at, func() { send.Send(pid, queueTick{}) })
 }
 
-func (q *queueActor) scheduleRefresh() {
-	every := q.refreshEvery
-	if every <= 0 {
-		return
+func (q *queueActor) stopped(c *actor.Context) {
+	for _, t := range []clock.Timer{q.timer, q.adminTimer, q.refresh, q.reapTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
-	if q.refresh != nil {
-		q.refresh.Stop()
+	q.reapTimer = nil
+	for id, e := range q.held { // deferred messages are spooled at shutdown, as KumoMTA does
+		q.p.Store.Put(e, q.logSpoolError(id))
 	}
-	pid, engine := q.pid, q.sys.engine
-	q.refresh = q.sys.clock.AfterFunc(every, func() { engine.Send(pid, refreshConfig{}) })
-}
-
-func (q *queueActor) stopTimers() {
-	if q.timer != nil {
-		q.timer.Stop()
+	q.held = map[message.SpoolID]*persistence.Entry{}
+	for id := range q.fresh {
+		q.dropFresh(id)
 	}
-	if q.adminTimer != nil {
-		q.adminTimer.Stop()
+	for id, pid := range q.conns {
+		q.p.Send.Send(pid, &wire.CloseSession{Reason: queue.ReasonDrain})
+		delete(q.conns, id)
 	}
-	if q.refresh != nil {
-		q.refresh.Stop()
-	}
-	if q.reapTimer != nil {
-		q.reapTimer.Stop()
-		q.reapTimer = nil
-	}
+	q.dest.unsubscribe(q)
 }
 
 // idle reports whether the queue holds nothing: no message, no session, nobody waiting on it.
 func (q *queueActor) idle() bool {
+	if q.core == nil {
+		return false
+	}
 	s, r, f := q.core.Counts()
 	return s+r+f == 0 && q.core.Sessions() == 0 && len(q.conns) == 0 && len(q.held) == 0 &&
-		len(q.drainers) == 0 && q.ref.pending.Load() == 0
+		len(q.drainers) == 0 && len(q.pending) == 0
 }
 
 // armReap starts the reap timer when the queue has become idle and stops it when it no longer is.
@@ -315,110 +395,25 @@ func (q *queueActor) armReap() {
 	switch {
 	case idle && q.reapTimer == nil:
 		q.reapSeq++
-		pid, engine, seq := q.pid, q.sys.engine, q.reapSeq
-		q.reapTimer = q.sys.clock.AfterFunc(q.reapInterval, func() { engine.Send(pid, reapCheck{seq: seq}) })
+		pid, send, seq := q.pid, q.p.Send, q.reapSeq
+		q.reapTimer = q.p.Clock.AfterFunc(q.reapInterval, func() { send.Send(pid, reapCheck{seq: seq}) })
 	case !idle && q.reapTimer != nil:
 		q.reapTimer.Stop()
 		q.reapTimer = nil
 	}
 }
 
-// spoolHeld writes deferred messages to the spool when the queue stops, as KumoMTA does at shutdown.
-func (q *queueActor) spoolHeld() {
-	for id, e := range q.held {
-		q.sys.spool.Put(e, q.logSpoolError(id))
-	}
-	q.held = map[message.SpoolID]*persistence.Entry{}
-}
-
 func (q *queueActor) logSpoolError(id message.SpoolID) func(error) {
+	log, name := q.p.Log, q.name
 	return func(err error) {
 		if err != nil {
-			q.sys.log.Error("spooling a deferred message", "queue", q.name, "id", id.String(), "error", err)
+			log.Error("spooling a deferred message", "queue", name, "id", id.String(), "error", err)
 		}
 	}
 }
 
-// load reads a message back for a record about it.
-func (q *queueActor) load(id message.SpoolID) (*message.Message, error) {
-	e := q.held[id]
-	if e == nil {
-		var err error
-		if e, err = q.sys.spool.Load(id); err != nil {
-			return nil, err
-		}
-	}
-	return persistence.DecodeMessage(e)
-}
-
-// logAbout emits the record build makes for a queued message; the queue must not block, so the
-// record goes past the loggers' bound if they are full.
-func (q *queueActor) logAbout(it queue.Item, build func(*message.Message) *message.LogRecord) {
-	m, err := q.load(it.ID)
-	if err != nil {
-		q.sys.log.Error("cannot read a queued message back", "queue", q.name, "id", it.ID.String(), "error", err)
-		return
-	}
-	q.sys.emit([]*Event{messageEvent(build(m), m)}, false)
-}
-
-// answered reports whether the destination answered a batch (something was delivered or bounced);
-// a batch that only failed transiently counts against the destination's breaker.
-func answered(results []queue.Result) bool {
-	for _, r := range results {
-		if r.Disposition != queue.Transient {
-			return true
-		}
-	}
-	return false
-}
-
-// allow asks the destination's breaker for a batch about to go out. Refused (the breaker opened
-// meanwhile, or another queue's probe is out), the batch goes back to the queue without an attempt
-// and the session (conn, if it runs) is closed.
-func (q *queueActor) allow(c *actor.Context, id queue.SessionID, now time.Time, conn *actor.PID) bool {
-	b := q.breaker()
-	if b == nil {
-		return true
-	}
-	done, ok := b.Allow(now)
-	if ok {
-		q.dones[id] = done
-		return true
-	}
-	if conn != nil {
-		c.Send(conn, closeSession{reason: "circuit breaker open"})
-		delete(q.conns, id)
-	}
-	_, until := b.Check(now)
-	if until.IsZero() {
-		until = now.Add(time.Second)
-	}
-	q.gate = until
-	q.apply(c, q.core.Return(id, until, now), now)
-	return false
-}
-
-func (q *queueActor) breaker() *queue.Breaker {
-	if q.info == nil || !q.core.Config().Deliverable {
-		return nil
-	}
-	return q.info.breaker
-}
-
-// syncGate applies the breaker's verdict to the core when it changed.
-func (q *queueActor) syncGate(c *actor.Context, now time.Time) {
-	b := q.breaker()
-	if b == nil {
-		return
-	}
-	g, until := b.Check(now)
-	if g == q.core.Gate() && (g != queue.Paused || until.Equal(q.gate)) {
-		return
-	}
-	q.gate = until
-	q.apply(c, q.core.SetGate(g, until, now), now)
-}
+// sendAs sends with the queue as the sender, for messages that are answered.
+func (q *queueActor) sendAs(pid *actor.PID, msg any) { q.engine.SendWithSender(pid, msg, q.pid) }
 
 // countResults counts a batch's outcomes for metrics.
 func (q *queueActor) countResults(results []queue.Result) {
@@ -431,20 +426,5 @@ func (q *queueActor) countResults(results []queue.Result) {
 		default:
 			q.transient++
 		}
-	}
-}
-
-// detail adds the oldest message's age and the attempts histogram to a snapshot.
-func (q *queueActor) detail(st *QueueStats, now time.Time) {
-	var oldest time.Time
-	st.Attempts = map[uint16]int{}
-	q.core.Items(func(it queue.Item) {
-		if c := it.ID.Created(); oldest.IsZero() || c.Before(oldest) {
-			oldest = c
-		}
-		st.Attempts[it.Attempts]++
-	})
-	if !oldest.IsZero() {
-		st.OldestAge = message.FormatDuration(now.Sub(oldest).Truncate(time.Second))
 	}
 }

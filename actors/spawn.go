@@ -9,21 +9,9 @@ import (
 	"github.com/anthdm/hollywood/actor"
 )
 
-// spawn starts a top-level actor with a deterministic ID ("kind/id"), refusing a duplicate instead of
-// letting hollywood drop it silently. Callers serialise spawns of the same kind.
-func (s *System) spawn(p actor.Producer, kind, id string) (*actor.PID, error) {
-	if s.engine.Registry.GetPID(kind, id) != nil {
-		return nil, fmt.Errorf("actor %s/%s already exists", kind, id)
-	}
-	return s.engine.Spawn(p, kind, s.actorOpts(id)...), nil
-}
-
-func (s *System) actorOpts(id string) []actor.OptFunc {
-	return []actor.OptFunc{
-		actor.WithID(id),
-		actor.WithInboxSize(256),
-		actor.WithMiddleware(recoverer(s.log, &s.stats.Panics)),
-	}
+// actorOpts are the options of every ordinary (non-loop) actor hookd spawns.
+func actorOpts(log *slog.Logger, panics *atomic.Uint64) []actor.OptFunc {
+	return []actor.OptFunc{actor.WithInboxSize(256), actor.WithMiddleware(recoverer(log, panics))}
 }
 
 // recoverer keeps a panic in a receiver from reaching hollywood, whose restart path loses the
@@ -43,3 +31,8 @@ func recoverer(log *slog.Logger, count *atomic.Uint64) actor.MiddlewareFunc {
 		}
 	}
 }
+
+// engineSender is the Sender of code outside any actor: timers, spool callbacks, the wiring.
+type engineSender struct{ e *actor.Engine }
+
+func (s engineSender) Send(pid *actor.PID, msg any) { s.e.Send(pid, msg) }

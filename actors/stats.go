@@ -2,22 +2,23 @@ package actors
 
 import "sync/atomic"
 
-// counters are the system's running totals, updated by every actor.
-type counters struct {
-	received    atomic.Uint64 // records offered to log hooks (one per hook)
-	disabled    atomic.Uint64 // records a hook's per_record settings turned away
-	kept        atomic.Uint64 // records a hook's should_enqueue_log_record kept
-	dropped     atomic.Uint64 // records it dropped
-	hookErrors  atomic.Uint64 // records lost to an error in a hook
-	enqueued    atomic.Uint64 // messages queued
-	delivered   atomic.Uint64
-	transient   atomic.Uint64 // transient failures (attempts that will be retried or expire)
-	bounced     atomic.Uint64
-	expired     atomic.Uint64
-	queued      atomic.Int64 // messages held by queues now
-	sessions    atomic.Int64 // open delivery sessions now
+// Metrics are the node's running totals. Actors update them through the pointer their ports carry;
+// the wiring reads them for Stats and Prometheus. Every field is safe for concurrent use.
+type Metrics struct {
+	Received    atomic.Uint64 // records offered to log hooks (one per hook)
+	Disabled    atomic.Uint64 // records a hook's per_record settings turned away
+	Kept        atomic.Uint64 // records a hook's should_enqueue_log_record kept
+	Dropped     atomic.Uint64 // records it dropped
+	HookErrors  atomic.Uint64 // records lost to an error in a hook
+	Enqueued    atomic.Uint64 // messages queued
+	Delivered   atomic.Uint64
+	Transient   atomic.Uint64 // transient failures (attempts that will be retried or expire)
+	Bounced     atomic.Uint64
+	Expired     atomic.Uint64
+	Queued      atomic.Int64 // messages held by queues now
+	Sessions    atomic.Int64 // open delivery sessions now
 	Panics      atomic.Uint64
-	interrupted atomic.Uint64 // calls into the policy stopped at their deadline
+	Interrupted atomic.Uint64 // calls into the policy stopped at their deadline
 }
 
 // Stats is a snapshot of the system's figures.
@@ -44,12 +45,42 @@ type Stats struct {
 
 // Stats returns a snapshot of the running totals.
 func (s *System) Stats() Stats {
-	c := &s.stats
+	c := s.metrics
 	return Stats{
-		Received: c.received.Load(), Disabled: c.disabled.Load(), Kept: c.kept.Load(), Dropped: c.dropped.Load(),
-		HookErrors: c.hookErrors.Load(), Enqueued: c.enqueued.Load(), Delivered: c.delivered.Load(),
-		Transient: c.transient.Load(), Bounced: c.bounced.Load(), Expired: c.expired.Load(),
-		Queued: c.queued.Load(), Sessions: c.sessions.Load(), Queues: s.queues.len(), Panics: c.Panics.Load(),
-		Interrupted: c.interrupted.Load(), SessionWaits: s.sessionSlots.Waits(),
+		Received: c.Received.Load(), Disabled: c.Disabled.Load(), Kept: c.Kept.Load(), Dropped: c.Dropped.Load(),
+		HookErrors: c.HookErrors.Load(), Enqueued: c.Enqueued.Load(), Delivered: c.Delivered.Load(),
+		Transient: c.Transient.Load(), Bounced: c.Bounced.Load(), Expired: c.Expired.Load(),
+		Queued: c.Queued.Load(), Sessions: c.Sessions.Load(), Queues: len(s.router.Queues()), Panics: c.Panics.Load(),
+		Interrupted: c.Interrupted.Load(), SessionWaits: s.slots.Waits(),
 	}
+}
+
+// QueueStats describes one queue.
+type QueueStats struct {
+	Name      string `json:"name"`
+	Scheduled int    `json:"scheduled"` // waiting for their due time
+	Ready     int    `json:"ready"`     // due, waiting for a session
+	InFlight  int    `json:"in_flight"` // handed to a session
+	Sessions  int    `json:"sessions"`
+	Site      string `json:"site,omitempty"` // the ready queue, "unspecified-><site>@lua:<constructor>"
+	// Outcomes of the queue's attempts since the node started.
+	Delivered   uint64 `json:"delivered"`
+	Transient   uint64 `json:"transient_failures"`
+	Bounced     uint64 `json:"bounced"`
+	Expired     uint64 `json:"expired"`
+	Deliverable bool   `json:"deliverable"`
+	Problem     string `json:"problem,omitempty"` // why the queue cannot deliver, if it cannot
+	// Gate is what the destination's circuit breaker lets the queue do: "flowing", "paused" (due
+	// messages wait without spending attempts) or "probe".
+	Gate    string `json:"gate"`
+	Breaker string `json:"breaker,omitempty"` // the destination's breaker state
+	// Suspended is the reason of an administrator's suspension in force, if any.
+	Suspended string `json:"suspended,omitempty"`
+	// Configuring is set while the queue waits for its first get_queue_config answer (its messages
+	// are durable and wait).
+	Configuring bool `json:"configuring,omitempty"`
+	// With detail: the age of the oldest message (humantime text) and how many messages have had
+	// each number of attempts.
+	OldestAge string         `json:"oldest_age,omitempty"`
+	Attempts  map[uint16]int `json:"attempts,omitempty"`
 }

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -16,7 +19,8 @@ import (
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
-	"github.com/hookd/hookd/queue"
+	"github.com/hookd/hookd/persistence/segment"
+	"github.com/hookd/hookd/wire"
 )
 
 // Options configure a System.
@@ -26,10 +30,16 @@ type Options struct {
 	Clock  clock.Clock       // default clock.Real
 	Logger *slog.Logger      // default slog.Default()
 	NodeID string            // the node's UUID, written into every record
-	// HookWorkers is the number of Lua states (worker actors) per log hook. Default 1.
+	// HookWorkers is the number of Lua states (hook actors) per log hook. Default 1.
 	HookWorkers int
+	// Runners is the number of policy runners (Lua states answering get_queue_config and the HTTP
+	// listener's credential checks). Default 4.
+	Runners int
 	// InsertCredits bounds the messages on their way from hooks to queues. Default 65536.
 	InsertCredits int
+	// FreshBodies bounds the bytes of message bodies queues keep in memory until their first
+	// attempt, so a session need not read them back. Default 64 MiB.
+	FreshBodies int
 	// Rand yields uniform values in [0, 1) for retry jitter. Default math/rand/v2.
 	Rand func() float64
 	// IDs generates spool ids. Default: a generator with a random node.
@@ -41,28 +51,34 @@ type Options struct {
 // ErrStopped is returned for work offered to a system that is stopping.
 var ErrStopped = errors.New("hookd: engine is stopping")
 
-// System is the running actor graph: loggers, hook workers, queues and their connections.
+// ErrLowSpace refuses new work while the spool's disk is below its free-space threshold.
+var ErrLowSpace = segment.ErrLowSpace
+
+// System is the wiring of a node's actors: it builds them with their ports, and holds what the
+// embedding API reads (figures, the admin registry). No actor holds it.
 type System struct {
 	opts    Options
 	log     *slog.Logger
-	clock   clock.Clock
 	engine  *actor.Engine
-	policy  atomic.Pointer[lua.Policy] // swapped by Reload; new Lua states come from the current one
+	send    Sender
+	policy  *policyBox
 	spool   persistence.Spool
 	pool    *lua.Pool
-	ids     *message.IDGen
-	rand    func() float64
-	randMu  sync.Mutex
-	hooks   []*hookLogger
-	locals  []*localRef
-	workers []*actor.PID
-	queues  *directory
-	inserts *Credits
-	// sessionSlots bounds the sessions connected at once, over every queue (Limits.MaxSessions).
-	sessionSlots *Credits
-	breakers     *breakers
-	admin        *admin.Registry
-	stats        counters
+	metrics *Metrics
+	admin   *admin.Registry
+
+	inserts, slots, bodies *Credits
+
+	intake   *Intake
+	router   *localRouter
+	dests    *destinations
+	runners  *runners
+	sessions *sessionSet
+	recorder *loop
+	hooks    []*loop
+	locals   []*loop
+
+	randMu sync.Mutex
 
 	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
 	cancel      context.CancelFunc
@@ -70,44 +86,36 @@ type System struct {
 	lowLogSpace atomic.Int32 // local loggers whose directory is below its free-space threshold
 }
 
+// policyBox is the Policies port: the policy new Lua states are made from, swapped on reload.
+type policyBox struct{ p atomic.Pointer[lua.Policy] }
+
+func (b *policyBox) Current() *lua.Policy { return b.p.Load() }
+
 // Start builds the actor graph for a loaded policy, replays the spool into its queues and starts
 // delivery.
 func Start(opts Options) (*System, error) {
 	if opts.Policy == nil || opts.Spool == nil {
 		return nil, errors.New("actors: a policy and a spool are required")
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.Real
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.HookWorkers < 1 {
-		opts.HookWorkers = 1
-	}
-	if opts.InsertCredits < 1 {
-		opts.InsertCredits = 65536
-	}
-	if opts.IDs == nil {
-		opts.IDs = message.NewIDGen(message.RandomNode())
-	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
-	}
-	opts.Limits = opts.Limits.withDefaults()
+	opts = withDefaults(opts)
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		return nil, err
 	}
-	s := &System{opts: opts, log: opts.Logger, clock: opts.Clock, engine: e,
-		spool: opts.Spool, ids: opts.IDs, rand: opts.Rand, inserts: NewCredits(opts.InsertCredits),
-		pool: lua.NewPool(opts.Policy, 64), sessionSlots: NewCredits(opts.Limits.MaxSessions)}
-	s.policy.Store(opts.Policy)
+	s := &System{opts: opts, log: opts.Logger, engine: e, send: engineSender{e}, policy: &policyBox{},
+		spool: opts.Spool, pool: lua.NewPool(opts.Policy, 64), metrics: &Metrics{}, admin: admin.NewRegistry(),
+		inserts: NewCredits(opts.InsertCredits), slots: NewCredits(opts.Limits.MaxSessions),
+		bodies: NewCredits(opts.FreshBodies)}
+	s.policy.p.Store(opts.Policy)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.queues = &directory{sys: s, refs: map[string]*queueRef{}}
-	s.breakers = &breakers{m: map[string]*queue.Breaker{}}
-	s.admin = admin.NewRegistry()
-	if err := s.spawnLoggers(); err != nil {
+	s.router = newLocalRouter(opts.Limits.MaxQueues, s.send, s.spawnQueue)
+	s.dests = &destinations{engine: e, clock: opts.Clock, log: s.log, opts: actorOpts(s.log, &s.metrics.Panics),
+		pids: map[string]*actor.PID{}}
+	s.intake = &Intake{send: s.send, metrics: s.metrics, log: s.log, ctx: s.ctx, refuse: s.Accepting}
+	s.intake.acks = newAcks(e, s.send, s.router, s.spool, s.inserts, s.metrics)
+	e.SpawnProc(s.intake.acks)
+	s.sessions = &sessionSet{s: s, live: map[*loop]struct{}{}}
+	if err := s.spawnAll(); err != nil {
 		_ = s.Stop(context.Background())
 		return nil, err
 	}
@@ -118,67 +126,158 @@ func Start(opts Options) (*System, error) {
 	return s, nil
 }
 
-func (s *System) spawnLoggers() error {
-	for i, cfg := range s.Policy().Config().LocalLogs {
-		credits := NewCredits(cfg.BackPressure)
-		cfg := cfg
-		pid, err := s.spawn(func() actor.Receiver { return &localLogger{sys: s, cfg: cfg, credits: credits} },
-			"logger", fmt.Sprintf("local-%d", i))
+func withDefaults(opts Options) Options {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	opts.HookWorkers = max(opts.HookWorkers, 1)
+	if opts.Runners < 1 {
+		opts.Runners = 4
+	}
+	if opts.InsertCredits < 1 {
+		opts.InsertCredits = 65536
+	}
+	if opts.FreshBodies < 1 {
+		opts.FreshBodies = 64 << 20
+	}
+	if opts.IDs == nil {
+		opts.IDs = message.NewIDGen(message.RandomNode())
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	opts.Limits = opts.Limits.withDefaults()
+	return opts
+}
+
+func (s *System) loop(kind, id string, recv loopReceiver) (*loop, error) {
+	return spawnLoop(s.engine, kind, id, recv, s.log, &s.metrics.Panics)
+}
+
+// spawnAll starts the policy runners, the recorder, the local loggers and the log hooks.
+func (s *System) spawnAll() error {
+	s.runners = &runners{}
+	for i := range s.opts.Runners {
+		busy := &atomic.Int64{}
+		l, err := s.loop("runner", strconv.Itoa(i), &runner{p: RunnerPorts{Policies: s.policy, Log: s.log}, outstanding: busy})
 		if err != nil {
 			return err
 		}
-		s.locals = append(s.locals, &localRef{cfg: cfg, pid: pid, credits: credits})
+		s.runners.loops, s.runners.busy = append(s.runners.loops, l), append(s.runners.busy, busy)
 	}
-	return s.spawnHooks()
-}
-
-func (s *System) spawnHooks() error {
-	for _, cfg := range s.Policy().Config().Hooks {
-		var workers []*actor.PID
-		counts := &hookCounts{}
-		for i := 0; i < s.opts.HookWorkers; i++ {
-			cfg := cfg
-			pid, err := s.spawn(func() actor.Receiver { return &hookWorker{sys: s, counts: counts, cfg: cfg} },
-				"hook", fmt.Sprintf("%s/%d", cfg.Name, i))
+	rec, err := s.loop("recorder", "0", &recorder{p: RecorderPorts{Loader: s.spool, Store: s.spool,
+		Emitter: s.intake, Clock: s.opts.Clock, Log: s.log, Node: s.opts.NodeID}})
+	if err != nil {
+		return err
+	}
+	s.recorder = rec
+	for i, cfg := range s.opts.Policy.Config().LocalLogs {
+		credits := NewCredits(cfg.BackPressure)
+		l, err := s.loop("logger", fmt.Sprintf("local-%d", i), &localLogger{cfg: cfg, p: LocalPorts{Policies: s.policy,
+			Credits: credits, Send: s.send, Clock: s.opts.Clock, Log: s.log, LowSpace: &s.lowLogSpace}})
+		if err != nil {
+			return err
+		}
+		s.locals = append(s.locals, l)
+		s.intake.locals = append(s.intake.locals, &localRoute{cfg: cfg, pid: l.pid, credits: credits})
+	}
+	for _, cfg := range s.opts.Policy.Config().Hooks {
+		route := &hookRoute{cfg: cfg, credits: NewCredits(cfg.BackPressure), counts: &hookCounts{}}
+		ports := HookPorts{Policies: s.policy, Spool: s.spool, Router: s.router, Send: s.send, Intake: route.credits,
+			Inserts: s.inserts, IDs: s.opts.IDs, Clock: s.opts.Clock, Metrics: s.metrics, Log: s.log, Ctx: s.ctx}
+		for i := range s.opts.HookWorkers {
+			l, err := s.loop("hook", fmt.Sprintf("%s/%d", cfg.Name, i), newHookActor(cfg, route.counts, ports))
 			if err != nil {
 				return err
 			}
-			workers = append(workers, pid)
+			s.hooks = append(s.hooks, l)
+			route.actors = append(route.actors, l.pid)
 		}
-		s.workers = append(s.workers, workers...)
-		credits := NewCredits(cfg.BackPressure)
-		cfg := cfg
-		pid, err := s.spawn(func() actor.Receiver {
-			return &logger{stats: &s.stats, counts: counts, cfg: cfg, credits: credits, workers: workers}
-		}, "logger", "hook-"+cfg.Name)
-		if err != nil {
-			return err
-		}
-		s.hooks = append(s.hooks, &hookLogger{cfg: cfg, pid: pid, credits: credits, counts: counts})
+		s.intake.hooks = append(s.intake.hooks, route)
 	}
 	return nil
+}
+
+// spawnQueue starts a queue actor (the local router's spawn function).
+func (s *System) spawnQueue(name, id string, home QueueHome) (*actor.PID, error) {
+	p := QueuePorts{Home: home, Store: s.spool, Resolvers: s.runners, Sessions: s.sessions, Destinations: s.dests,
+		Recorder: s.recorder.pid, Admin: s.admin, Send: s.send, Clock: s.opts.Clock, Inserts: s.inserts,
+		Slots: s.slots, Bodies: s.bodies, Metrics: s.metrics, Rand: s.jitter, Log: s.log}
+	opts := append([]actor.OptFunc{actor.WithID(id)}, actorOpts(s.log, &s.metrics.Panics)...)
+	return s.engine.Spawn(func() actor.Receiver { return newQueueActor(name, p) }, "queue", opts...), nil
+}
+
+// sessionSet is the Sessions port: it starts session loops and keeps them until they end.
+type sessionSet struct {
+	s    *System
+	mu   sync.Mutex
+	live map[*loop]struct{}
+}
+
+// Start starts a session for a queue.
+func (ss *sessionSet) Start(spec SessionSpec) (*actor.PID, error) {
+	s := ss.s
+	p := SessionPorts{States: s.pool, Loader: s.spool, Router: s.router, Slots: s.slots, Emitter: s.intake,
+		Send: s.send, Clock: s.opts.Clock, Metrics: s.metrics, Log: s.log, Ctx: s.ctx, Node: s.opts.NodeID,
+		LocalLogs: s.intake.HasLocalLogs()}
+	l, err := s.loop("session", spec.QueuePID.ID+"/"+strconv.FormatUint(uint64(spec.Session), 10), newSessionActor(spec, p))
+	if err != nil {
+		return nil, err
+	}
+	ss.mu.Lock()
+	ss.live[l] = struct{}{}
+	ss.mu.Unlock()
+	go func() {
+		<-l.Done()
+		ss.mu.Lock()
+		delete(ss.live, l)
+		ss.mu.Unlock()
+	}()
+	return l.pid, nil
+}
+
+// wait waits for every session to end (their queues closed them), or ctx.
+func (ss *sessionSet) wait(ctx context.Context) {
+	ss.mu.Lock()
+	live := make([]*loop, 0, len(ss.live))
+	for l := range ss.live {
+		live = append(live, l)
+	}
+	ss.mu.Unlock()
+	for _, l := range live {
+		select {
+		case <-l.Done():
+		case <-ctx.Done():
+			l.requestStop()
+		}
+	}
 }
 
 // recover hands every message the spool holds to its queue, in batches per queue.
 func (s *System) recover() error {
 	const batch = 4096
 	n := 0
-	pending := map[string][]queue.Item{}
+	pending := map[string][]*wire.Stored{}
 	var failed error
 	send := func(name string) {
-		ref, err := s.queues.reserve(name, 0) // what the spool holds is taken whatever the limits
+		msgs := pending[name]
+		delete(pending, name)
+		pid, err := s.router.Recover(name, len(msgs)) // what the spool holds is taken whatever the limits
 		if err != nil {
 			failed = err
-		} else {
-			s.engine.Send(ref.pid, insertBatch{items: pending[name]})
+			return
 		}
-		delete(pending, name)
+		s.engine.Send(pid, &wire.Insert{Queue: name, Messages: msgs})
 	}
 	err := s.spool.Recover(func(e *persistence.Entry) error {
 		n++
-		items := append(pending[e.Queue], queue.Item{ID: e.ID, Attempts: e.Attempts, Due: e.Due})
-		pending[e.Queue] = items
-		if len(items) >= batch {
+		id := e.ID
+		msgs := append(pending[e.Queue], &wire.Stored{Id: id[:], Attempts: uint32(e.Attempts), Due: dueNanos(e.Due)})
+		pending[e.Queue] = msgs
+		if len(msgs) >= batch {
 			send(e.Queue)
 		}
 		return nil
@@ -186,7 +285,7 @@ func (s *System) recover() error {
 	for name := range pending {
 		send(name)
 	}
-	s.stats.queued.Add(int64(n))
+	s.metrics.Queued.Add(int64(n))
 	if n > 0 {
 		s.log.Info("recovered spooled messages", "count", n)
 	}
@@ -194,17 +293,17 @@ func (s *System) recover() error {
 }
 
 // Policy is the policy new Lua states are made from.
-func (s *System) Policy() *lua.Policy { return s.policy.Load() }
+func (s *System) Policy() *lua.Policy { return s.policy.Current() }
 
-// Reload makes p the policy of every Lua state made from now on: hook workers move to it before
-// their next record, new sessions and queue configurations use it, and sessions already open finish
+// Reload makes p the policy of every Lua state made from now on: hooks and runners move to it before
+// their next call, new sessions and queue configurations use it, and sessions already open finish
 // on the old one. Loggers keep the configuration they were started with (log hooks and local logs
 // are read at start only).
 func (s *System) Reload(p *lua.Policy) {
-	s.policy.Store(p)
+	s.policy.p.Store(p)
 	s.pool.SetPolicy(p)
-	for _, ref := range s.queues.all() {
-		s.engine.Send(ref.pid, refreshConfig{reload: true})
+	for _, ref := range s.router.Queues() {
+		s.engine.Send(ref.PID, reloadQueue{})
 	}
 }
 
@@ -216,183 +315,115 @@ func (s *System) Accepting() error {
 	if s.lowLogSpace.Load() > 0 {
 		return ErrLogSpace
 	}
-	if max := s.opts.Limits.MaxQueued; s.stats.queued.Load() >= int64(max) {
-		return fmt.Errorf("%w: %d messages are queued, the node's limit", ErrQueueFull, max)
+	if limit := s.opts.Limits.MaxQueued; s.metrics.Queued.Load() >= int64(limit) {
+		return fmt.Errorf("%w: %d messages are queued, the node's limit", ErrQueueFull, limit)
 	}
 	return nil
 }
 
 // Log offers records to every log hook and returns once each hook has decided about each record
-// and everything it enqueued is durable.
-func (s *System) Log(ctx context.Context, events []*Event) error {
-	if err := s.Accepting(); err != nil {
-		return err
+// and everything kept is durable and queued. An error means nothing of the call was kept.
+func (s *System) Log(ctx context.Context, recs []Record) error { return s.intake.Log(ctx, recs) }
+
+// AuthBasic asks the policy's http_server_validate_auth_basic event whether HTTP basic credentials
+// are good. An error in the handler (or its absence) refuses them.
+func (s *System) AuthBasic(user, password string) bool {
+	res, err := s.engine.Request(s.runners.Pick(), authBasic{User: user, Password: password}, 30*time.Second).Result()
+	if err != nil {
+		s.log.Error("checking HTTP credentials", "user", user, "error", err)
+		return false
 	}
-	if err := s.logLocally(ctx, events, true); err != nil {
-		return err
-	}
-	ack := NewAck()
-	taken := make([]int, len(s.hooks))
-	for i, h := range s.hooks {
-		n := 0
-		for _, ev := range events {
-			if !isLogRecord(ev.Record) {
-				n++
-			}
-		}
-		if n == 0 {
-			continue
-		}
-		if err := h.credits.Acquire(ctx, n); err != nil {
-			for j := range i {
-				s.hooks[j].credits.Release(taken[j])
-			}
-			return fmt.Errorf("log hook %s is full (back_pressure %d): %w", h.cfg.Name, h.cfg.BackPressure, err)
-		}
-		taken[i] = n
-	}
-	for i, h := range s.hooks {
-		if taken[i] == 0 {
-			continue
-		}
-		ack.Add(taken[i])
-		s.stats.received.Add(uint64(taken[i]))
-		s.engine.Send(h.pid, logBatch{events: withoutLogRecords(events), ack: ack})
-	}
-	ack.Seal()
-	return ack.Wait(ctx)
+	ok, _ := res.(bool)
+	return ok
 }
 
-func withoutLogRecords(events []*Event) []*Event {
-	out := events[:0:0]
-	for _, ev := range events {
-		if !isLogRecord(ev.Record) {
-			out = append(out, ev)
+// Queues returns a snapshot of every queue, sorted by name. detail adds each queue's oldest message
+// age and attempts histogram (a pass over every message).
+func (s *System) Queues(ctx context.Context, detail bool) []QueueStats {
+	timeout := 5 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d), time.Millisecond)
+	}
+	refs := s.router.Queues()
+	resps := make([]*actor.Response, len(refs))
+	for i, ref := range refs {
+		resps[i] = s.engine.Request(ref.PID, &wire.QueueStatsRequest{Detail: detail}, timeout)
+	}
+	out := make([]QueueStats, 0, len(refs))
+	for _, r := range resps {
+		res, err := r.Result()
+		if st, ok := res.(*wire.QueueStats); ok && err == nil { // a queue reaped meanwhile was empty
+			out = append(out, queueStats(st))
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// emit offers records the engine produced (delivery outcomes, expirations) to the log hooks without
-// waiting for them. block says whether the caller may wait for room (connection actors may; queue
-// actors must not, and go past the bound instead).
-func (s *System) emit(events []*Event, block bool) {
-	_ = s.logLocally(s.ctx, events, block)
-	events = withoutLogRecords(events)
-	if len(events) == 0 {
-		return
+// queueStats reads a queue's figures off the wire.
+func queueStats(st *wire.QueueStats) QueueStats {
+	q := QueueStats{Name: st.Name, Scheduled: int(st.Scheduled), Ready: int(st.Ready), InFlight: int(st.InFlight),
+		Sessions: int(st.Sessions), Site: st.Site, Delivered: uint64(st.Delivered), Transient: uint64(st.Transient),
+		Bounced: uint64(st.Bounced), Expired: uint64(st.Expired), Deliverable: st.Deliverable, Problem: st.Problem,
+		Gate: st.Gate, Breaker: st.Breaker, Configuring: st.Configuring}
+	if st.Suspended {
+		q.Suspended = st.SuspendReason
 	}
-	for _, h := range s.hooks {
-		if block {
-			if err := h.credits.Acquire(s.ctx, len(events)); err != nil {
-				s.log.Warn("dropping records at shutdown", "hook", h.cfg.Name, "count", len(events))
-				continue
-			}
-		} else {
-			h.credits.Force(len(events))
+	if len(st.Attempts) > 0 { // detail of a queue holding messages: an age, "0s" included
+		q.OldestAge = message.FormatDuration(time.Duration(st.OldestAge))
+	}
+	if st.Attempts != nil {
+		q.Attempts = make(map[uint16]int, len(st.Attempts))
+		for k, v := range st.Attempts {
+			q.Attempts[uint16(k)] = int(v)
 		}
-		s.stats.received.Add(uint64(len(events)))
-		s.engine.Send(h.pid, logBatch{events: events})
 	}
+	return q
 }
 
-// logLocally hands records to every local logger (records about hook messages included). Local log
-// lines are not part of what Log acknowledges; only their back pressure is.
-func (s *System) logLocally(ctx context.Context, events []*Event, block bool) error {
-	if len(events) == 0 {
-		return nil
-	}
-	for _, l := range s.locals {
-		if block {
-			if err := l.credits.Acquire(ctx, len(events)); err != nil {
-				return fmt.Errorf("local logs %s are full (back_pressure %d): %w", l.cfg.LogDir, l.cfg.BackPressure, err)
-			}
-		} else {
-			l.credits.Force(len(events))
-		}
-		s.engine.Send(l.pid, logBatch{events: events})
-	}
-	return nil
-}
+// Breakers describes every destination's breaker, sorted.
+func (s *System) Breakers(ctx context.Context) []BreakerStats { return s.dests.stats(ctx) }
 
-// Enqueue queues a message: it is written to the spool (unless deferred) and then handed to its
-// queue. ack is settled once the message is durable (or refused).
-func (s *System) Enqueue(ctx context.Context, m *message.Message, ack *Ack, deferred bool) {
-	ack.Add(1)
-	name, err := m.QueueName()
-	if err != nil {
-		s.log.Error("cannot compute the queue name; message dropped", "id", m.ID.String(), "error", err)
-		ack.Done(nil)
-		return
-	}
-	if name == "null" {
-		ack.Done(nil)
-		return
-	}
-	meta, err := persistence.EncodeMeta(m)
-	if err != nil {
-		ack.Done(fmt.Errorf("encoding message %s: %w", m.ID, err))
-		return
-	}
-	if err := s.inserts.Acquire(ctx, 1); err != nil {
-		ack.Done(err)
-		return
-	}
-	ref, err := s.queues.reserve(name, s.opts.Limits.MaxQueues)
-	if err != nil {
-		s.inserts.Release(1)
-		ack.Done(err)
-		return
-	}
-	entry := &persistence.Entry{ID: m.ID, Queue: name, Meta: meta, Body: m.Body}
-	item := queue.Item{ID: m.ID}
-	if deferred {
-		s.enqueued(ref, item, entry)
-		ack.Done(nil)
-		return
-	}
-	s.spool.Put(entry, func(err error) {
-		if err != nil {
-			ref.release()
-			s.inserts.Release(1)
-			ack.Done(fmt.Errorf("spooling message %s: %w", m.ID, err))
-			return
-		}
-		s.enqueued(ref, item, nil)
-		ack.Done(nil)
-	})
-}
+// NewID returns a fresh spool id.
+func (s *System) NewID() message.SpoolID { return s.opts.IDs.New(s.opts.Clock.Now()) }
 
-// enqueued sends a reserved queue its new message.
-func (s *System) enqueued(ref *queueRef, item queue.Item, held *persistence.Entry) {
-	s.stats.enqueued.Add(1)
-	s.stats.queued.Add(1)
-	s.engine.Send(ref.pid, insert{item: item, credits: s.inserts, held: held})
-}
+// Now is the system's clock reading.
+func (s *System) Now() time.Time { return s.opts.Clock.Now() }
 
 func (s *System) jitter() float64 {
 	s.randMu.Lock()
 	defer s.randMu.Unlock()
-	return s.rand()
+	return s.opts.Rand()
 }
 
-// Stop stops intake, lets sessions finish their batches, lets the loggers and hooks finish what they
-// hold, and stops every actor. Messages still queued stay in the spool.
+// Stop stops intake, lets sessions finish their batches, lets the hooks finish what they hold, and
+// stops every actor. Messages still queued stay in the spool.
 func (s *System) Stop(ctx context.Context) error {
 	if s.stopping.Swap(true) {
 		return nil
 	}
-	s.queues.drainAll(ctx)
+	s.router.keepAll()
+	s.drainQueues(ctx)
 	for _, h := range s.hooks {
-		waitDone(ctx, s.engine.Poison(h.pid))
-	}
-	for _, w := range s.workers {
-		waitDone(ctx, s.engine.Poison(w))
+		stopLoop(ctx, h)
 	}
 	_ = s.inserts.WaitIdle(ctx)
-	s.queues.stopAll(ctx)
+	s.router.close(ErrStopped)
+	for _, ref := range s.router.Queues() {
+		waitDone(ctx, s.engine.Poison(ref.PID))
+	}
+	s.sessions.wait(ctx)
+	s.dests.stop(ctx)
+	if s.recorder != nil {
+		stopLoop(ctx, s.recorder)
+	}
+	if s.runners != nil {
+		for _, l := range s.runners.loops {
+			stopLoop(ctx, l)
+		}
+	}
 	for _, l := range s.locals { // last: everything before may still log
-		waitDone(ctx, s.engine.Poison(l.pid))
+		stopLoop(ctx, l)
 	}
 	s.cancel()
 	s.pool.Close()
@@ -401,6 +432,29 @@ func (s *System) Stop(ctx context.Context) error {
 		err = fmt.Errorf("stopping before everything finished: %w", err)
 	}
 	return err
+}
+
+// drainQueues asks every queue to finish its sessions and waits for them (or ctx).
+func (s *System) drainQueues(ctx context.Context) {
+	timeout := time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d), time.Millisecond)
+	}
+	var resps []*actor.Response
+	for _, ref := range s.router.Queues() {
+		resps = append(resps, s.engine.Request(ref.PID, drainQueue{}, timeout))
+	}
+	for _, r := range resps {
+		_, _ = r.Result() // a queue reaped meanwhile never answers: it had nothing to drain
+	}
+}
+
+func stopLoop(ctx context.Context, l *loop) {
+	l.requestStop()
+	select {
+	case <-l.Done():
+	case <-ctx.Done():
+	}
 }
 
 func waitDone(ctx context.Context, done context.Context) {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anthdm/hollywood/actor"
-
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
 )
@@ -218,13 +216,13 @@ func TestBackPressure(t *testing.T) {
 	r := startRig(t, policy("7d", 32, 1024, 1), wh.URL)
 	held := make(chan error, 1)
 	go func() {
-		evs := []*Event{{Record: record(message.Feedback, 1)}}
+		evs := []Record{ExternalRecord(*record(message.Feedback, 1))}
 		held <- r.sys.Log(context.Background(), evs)
 	}()
 	eventually(t, "the hook holds the first record", func() bool { return r.events.count("gate") == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	err := r.sys.Log(ctx, []*Event{{Record: record(message.Delivery, 2)}})
+	err := r.sys.Log(ctx, []Record{ExternalRecord(*record(message.Delivery, 2))})
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "back_pressure 1") {
 		t.Fatalf("second Log on a full hook: %v", err)
 	}
@@ -262,11 +260,12 @@ func TestRecovery(t *testing.T) {
 func TestSpawnRefusesDuplicates(t *testing.T) {
 	wh := newWebhook(t)
 	r := startRig(t, policy("7d", 32, 1024, 1000), wh.URL)
-	mk := func() actor.Receiver { return &panicky{} }
-	if _, err := r.sys.spawn(mk, "test", "one"); err != nil {
+	l, err := r.sys.loop("test", "one", &recorder{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.sys.spawn(mk, "test", "one"); err == nil || !strings.Contains(err.Error(), "already exists") {
+	defer l.stop()
+	if _, err := r.sys.loop("test", "one", &recorder{}); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("second spawn: %v", err)
 	}
 }

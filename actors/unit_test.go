@@ -73,41 +73,6 @@ func TestCredits(t *testing.T) {
 	})
 }
 
-func TestAck(t *testing.T) {
-	t.Run("Wait returns once everything added is done", func(t *testing.T) {
-		a := NewAck()
-		a.Add(2)
-		a.Seal()
-		a.Done(nil)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		defer cancel()
-		if err := a.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Wait with work pending: %v", err)
-		}
-		a.Done(nil)
-		if err := a.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("the first error wins", func(t *testing.T) {
-		a := NewAck()
-		a.Add(2)
-		a.Done(errors.New("first"))
-		a.Done(errors.New("second"))
-		a.Seal()
-		if err := a.Wait(context.Background()); err == nil || err.Error() != "first" {
-			t.Fatalf("got %v", err)
-		}
-	})
-	t.Run("nothing added means done at Seal", func(t *testing.T) {
-		a := NewAck()
-		a.Seal()
-		if err := a.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 func TestRecoverer(t *testing.T) {
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
 	var panics atomic.Uint64
@@ -149,30 +114,4 @@ func (p *panicky) Receive(c *actor.Context) {
 		panic("two")
 	}
 	p.got <- p.seen
-}
-
-func TestWorkerRunsJobsInOrderAndRaisesTheirPanics(t *testing.T) {
-	w := newWorker()
-	defer w.stop()
-	var got []int
-	for i := range 3 {
-		w.do(func() { got = append(got, i) })
-	}
-	if len(got) != 3 || got[0] != 0 || got[2] != 2 {
-		t.Fatalf("jobs ran as %v", got)
-	}
-	func() {
-		defer func() {
-			if r := recover(); r != "boom" {
-				t.Fatalf("recovered %v, want the job's panic", r)
-			}
-		}()
-		w.do(func() { panic("boom") })
-		t.Fatal("the job's panic was swallowed")
-	}()
-	ran := false
-	w.do(func() { ran = true }) // the worker survives a panicking job
-	if !ran {
-		t.Fatal("no job ran after a panic")
-	}
 }

@@ -219,7 +219,7 @@ func (e *Engine) Log(ctx context.Context, recs ...*message.LogRecord) error {
 		return err
 	}
 	now := e.cfg.Clock.Now()
-	events := make([]*actors.Event, len(recs))
+	events := make([]actors.Record, len(recs))
 	for i, r := range recs {
 		if r == nil {
 			return fmt.Errorf("record %d: nil", i)
@@ -228,7 +228,7 @@ func (e *Engine) Log(ctx context.Context, recs ...*message.LogRecord) error {
 			return fmt.Errorf("record %d: field \"type\": unknown record type %q", i, r.Type)
 		}
 		e.fill(r, now)
-		events[i] = RecordEvent(r)
+		events[i] = actors.ExternalRecord(*r)
 	}
 	return sys.Log(ctx, events)
 }
@@ -244,15 +244,6 @@ func (e *Engine) fill(r *message.LogRecord, now timeT) {
 	if r.NodeID == "" {
 		r.NodeID = e.cfg.NodeID
 	}
-}
-
-// RecordEvent wraps a record that arrived from outside: its own meta and headers stand for those of
-// the message it is about, so each log hook captures from them what it is configured to.
-func RecordEvent(r *message.LogRecord) *actors.Event {
-	meta := message.Meta(r.Meta)
-	headers := r.Headers
-	return &actors.Event{Record: r, Meta: meta, RecordHeaders: headers,
-		Headers: func() []message.Header { return message.RecordHeaders(headers) }}
 }
 
 // Accepting returns nil while the engine takes work, else why it does not (ErrNotStarted, or
@@ -299,12 +290,12 @@ func (e *Engine) SpoolStats() (segment.Stats, bool) {
 }
 
 // Breakers describes every destination's circuit breaker.
-func (e *Engine) Breakers() []actors.BreakerStats {
+func (e *Engine) Breakers(ctx context.Context) []actors.BreakerStats {
 	sys, err := e.system()
 	if err != nil {
 		return nil
 	}
-	return sys.Breakers()
+	return sys.Breakers(ctx)
 }
 
 // Queues describes every queue.

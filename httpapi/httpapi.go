@@ -166,7 +166,7 @@ func (h *Handler) liveness(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.QueuesDetail(ctx), "breakers": h.eng.Breakers()})
+	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.QueuesDetail(ctx), "breakers": h.eng.Breakers(ctx)})
 }
 
 // DecodeRecords parses a /api/log/v1 body: one JSON object, a JSON array of objects, or NDJSON (with

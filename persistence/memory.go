@@ -43,6 +43,39 @@ func (s *Memory) Put(e *Entry, done func(error)) {
 	}
 }
 
+// PutGroup stores copies of es, in order, and calls done(nil); a group beyond the bounds
+// (CheckGroup) or a closed spool stores nothing.
+func (s *Memory) PutGroup(es []*Entry, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
+	if len(es) == 0 {
+		done(nil)
+		return
+	}
+	if err := CheckGroup(es); err != nil {
+		done(err)
+		return
+	}
+	cs := make([]Entry, len(es))
+	for i, e := range es {
+		cs[i] = *e
+	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		for i := range cs {
+			s.entries[cs[i].ID] = &cs[i]
+		}
+	}
+	s.mu.Unlock()
+	if closed {
+		done(ErrClosed)
+	} else {
+		done(nil)
+	}
+}
+
 // Update sets attempts and due of a stored entry.
 func (s *Memory) Update(id message.SpoolID, attempts uint16, due time.Time) {
 	s.mu.Lock()

@@ -41,6 +41,13 @@ func (h *handoff) put(w *written) {
 	h.mu.Unlock()
 }
 
+// drained reports whether the syncer has taken every frame handed to it.
+func (h *handoff) drained() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.frames) == 0
+}
+
 // close tells the syncer that no frame follows those already handed over.
 func (h *handoff) close() {
 	h.mu.Lock()

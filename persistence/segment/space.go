@@ -102,6 +102,7 @@ type counters struct {
 	segmentsDeleted        atomic.Uint64
 	compacted, moved       atomic.Uint64
 	loads, cacheHits       atomic.Uint64
+	callerFrames           atomic.Uint64
 }
 
 // Stats is a snapshot of the store's figures.
@@ -117,6 +118,7 @@ type Stats struct {
 	DiskBytes              int64  // bytes in segment files now
 	Loads, CacheHits       uint64
 	LowSpace               bool
+	CallerFrames           uint64 // frames PutGroup wrote on its caller's goroutine (writeNow)
 }
 
 // Stats returns the store's figures.
@@ -131,6 +133,6 @@ func (s *Store) Stats() Stats {
 	st.Frames, st.Entries, st.Bytes, st.Syncs = c.frames.Load(), c.entries.Load(), c.bytes.Load(), c.syncs.Load()
 	st.Refused, st.WriteErrors, st.SegmentsDeleted = c.refused.Load(), c.writeErrors.Load(), c.segmentsDeleted.Load()
 	st.Compacted, st.Moved, st.Loads, st.CacheHits = c.compacted.Load(), c.moved.Load(), c.loads.Load(), c.cacheHits.Load()
-	st.LowSpace = s.lowSpace.Load()
+	st.LowSpace, st.CallerFrames = s.lowSpace.Load(), c.callerFrames.Load()
 	return st
 }

@@ -61,6 +61,9 @@ type Options struct {
 // ErrLowSpace is returned for puts refused because the disk is below its free-space threshold.
 var ErrLowSpace = errors.New("spool: the disk is below its minimum free space")
 
+// ErrTooLarge refuses a group (or a lone message) too large to be written as one frame.
+var ErrTooLarge = persistence.ErrGroupTooLarge
+
 // ErrClosed is returned for work offered to a closed store.
 var ErrClosed = persistence.ErrClosed
 
@@ -90,8 +93,13 @@ type Store struct {
 	zeros    []byte // writer scratch: what extend writes
 	frameSeq uint64 // frames written (writer only)
 	hand     *handoff
-	ovMu     sync.Mutex
-	overlay  map[message.SpoolID]liveness // ids touched by frames not yet durable
+	// wtok is the writer token: whoever writes frames holds it, the writer goroutine (step) or a
+	// PutGroup caller (writeNow). The fields above marked "writer only" or "writer scratch", and
+	// the encoders, are guarded by it.
+	wtok    sync.Mutex
+	rollDue bool // a caller's frame filled the active segment; the writer rolls it (writer only)
+	ovMu    sync.Mutex
+	overlay map[message.SpoolID]liveness // ids touched by frames not yet durable
 
 	encs     encoders
 	dec      *zstd.Decoder
@@ -109,10 +117,13 @@ type Store struct {
 }
 
 type request struct {
-	e    entry
-	move bool // a compaction move of the put at from
-	from loc
-	done func(error)
+	e entry
+	// group is the number of requests, this one first, that must share a frame (PutGroup); 0 or 1
+	// for a request alone.
+	group int
+	move  bool // a compaction move of the put at from
+	from  loc
+	done  func(error)
 }
 
 var _ persistence.Spool = (*Store)(nil)
@@ -200,6 +211,40 @@ func (s *Store) Put(e *persistence.Entry, done func(error)) {
 		queue: []byte(e.Queue), meta: e.Meta, body: e.Body}, done: done})
 }
 
+// PutGroup stores new messages as one group, in order: they are written in one frame, so they
+// become durable together or not at all, and done is called once, after the fsync covering that
+// frame. A group beyond persistence.CheckGroup's bounds is refused with nothing written; an empty
+// one is done(nil) at once. When the writer is idle and the syncer has taken every frame, the group
+// is compressed and written on the caller's goroutine (writeNow), without waking the writer.
+func (s *Store) PutGroup(es []*persistence.Entry, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
+	if len(es) == 0 {
+		done(nil)
+		return
+	}
+	if err := persistence.CheckGroup(es); err != nil {
+		done(err)
+		return
+	}
+	if s.LowSpace() {
+		s.stats.refused.Add(1)
+		done(ErrLowSpace)
+		return
+	}
+	reqs := make([]request, len(es))
+	for i, e := range es {
+		reqs[i] = request{e: entry{kind: kindPut, id: e.ID, attempts: e.Attempts, due: dueNanos(e.Due),
+			queue: []byte(e.Queue), meta: e.Meta, body: e.Body}}
+	}
+	reqs[0].group = len(reqs)
+	reqs[len(reqs)-1].done = done // the frame's fate is the group's: one answer, on its last request
+	if !s.writeNow(reqs) {
+		s.submitAll(reqs)
+	}
+}
+
 // Update records new attempts and due time for a stored message.
 func (s *Store) Update(id message.SpoolID, attempts uint16, due time.Time) {
 	s.keepForRetry(id)
@@ -231,7 +276,10 @@ func (s *Store) Delete(id message.SpoolID) {
 	s.submit(request{e: entry{kind: kindDelete, id: id}})
 }
 
-func (s *Store) submit(r request) {
+func (s *Store) submit(r request) { s.submitAll([]request{r}) }
+
+// submitAll queues requests for the writer, contiguous and in order.
+func (s *Store) submitAll(rs []request) {
 	s.mu.Lock()
 	if s.closing || s.err != nil {
 		err := s.err
@@ -239,12 +287,14 @@ func (s *Store) submit(r request) {
 		if err == nil {
 			err = ErrClosed
 		}
-		if r.done != nil {
-			r.done(err)
+		for _, r := range rs {
+			if r.done != nil {
+				r.done(err)
+			}
 		}
 		return
 	}
-	s.pending = append(s.pending, r)
+	s.pending = append(s.pending, rs...)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:

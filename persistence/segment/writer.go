@@ -36,27 +36,76 @@ func (s *Store) run() {
 	for {
 		// What arrives while the syncer is busy goes into the next frame: one frame per fsync.
 		s.hand.awaitTaken()
-		s.mu.Lock()
-		reqs, moves := s.pending, s.moves
-		s.pending, s.moves = nil, nil
-		closing := s.closing
-		s.mu.Unlock()
-		switch {
-		case len(reqs) > 0:
-			s.writeBatch(reqs, false)
-		case len(moves) > 0:
-			s.writeBatch(moves, true)
-			continue
-		case closing:
+		switch idle, stop := s.step(); {
+		case stop:
 			return
-		default:
+		case idle:
 			<-s.wake
-			continue
 		}
+	}
+}
+
+// step takes what is pending and writes it, holding the writer token. It reports idle when there
+// was nothing to do, stop when there was nothing and the store is closing.
+func (s *Store) step() (idle, stop bool) {
+	s.wtok.Lock()
+	defer s.wtok.Unlock()
+	if s.rollDue { // a frame written by writeNow filled the segment
+		s.rollDue = false
+		if s.stickyErr() == nil {
+			s.maybeRoll()
+		}
+	}
+	s.mu.Lock()
+	reqs, moves := s.pending, s.moves
+	s.pending, s.moves = nil, nil
+	closing := s.closing
+	s.mu.Unlock()
+	switch {
+	case len(reqs) > 0:
+		s.writeBatch(reqs, false)
 		if len(moves) > 0 { // moves go alone, after the batch ahead of them
 			s.writeBatch(moves, true)
 		}
+	case len(moves) > 0:
+		s.writeBatch(moves, true)
+	case closing:
+		return false, true
+	default:
+		return true, false
 	}
+	return false, false
+}
+
+// writeNow is PutGroup's fast path: when the writer has nothing to do and the syncer has taken
+// every frame, the caller encodes, compresses and writes the group's frame itself and hands it to
+// the syncer, sparing a wake-up of the writer goroutine (the fsync and the acknowledgement are the
+// syncer's, as for any frame). It holds the writer token throughout, so frames are still written
+// one at a time and in order: anything submitted before the call is either pending (then the
+// caller does not go ahead) or was taken by the writer, which keeps the token until it handed its
+// frames over. It reports false, having done nothing, when the path is not free.
+func (s *Store) writeNow(reqs []request) bool {
+	if !s.wtok.TryLock() {
+		return false
+	}
+	defer s.wtok.Unlock()
+	s.mu.Lock()
+	free := len(s.pending) == 0 && len(s.moves) == 0 && !s.closing && s.err == nil
+	s.mu.Unlock()
+	// A full segment is the writer's to roll: that takes two fsyncs, which no caller waits for.
+	if !free || s.rollDue || s.writeOff >= s.opts.MaxSegmentSize || !s.hand.drained() {
+		return false
+	}
+	s.stats.callerFrames.Add(1)
+	s.writeFrame(reqs, false)
+	if s.writeOff >= s.opts.MaxSegmentSize {
+		s.rollDue = true
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // batchOp is one request as the writer resolved it.
@@ -92,18 +141,27 @@ func (s *Store) writeBatch(reqs []request, moves bool) {
 	}
 }
 
-// fitFrame returns how many leading requests fit in one frame (always at least one).
+// fitFrame returns how many leading requests fit in one frame: always at least one, and never part
+// of a group (a group alone may exceed MaxFrameBytes; PutGroup bounds it below the format's limit).
+// A frame holds at most maxFrameEntries entries (a location numbers them with 16 bits).
 func (s *Store) fitFrame(reqs []request) int {
 	size := 0
-	for i := range reqs {
-		e := &reqs[i].e
-		size += 40 + len(e.queue) + len(e.meta) + len(e.body)
-		if size > s.opts.MaxFrameBytes && i > 0 {
+	for i := 0; i < len(reqs); {
+		n := max(reqs[i].group, 1)
+		for j := i; j < i+n; j++ {
+			e := &reqs[j].e
+			size += 40 + len(e.queue) + len(e.meta) + len(e.body)
+		}
+		if i > 0 && (size > s.opts.MaxFrameBytes || i+n > maxFrameEntries) {
 			return i
 		}
+		i += n
 	}
 	return len(reqs)
 }
+
+// maxFrameEntries bounds the entries of a frame: loc.idx is 16 bits.
+const maxFrameEntries = 1 << 16
 
 func (s *Store) writeFrame(reqs []request, moves bool) {
 	ops, raw := s.encode(reqs, moves)
@@ -117,8 +175,12 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 		s.frameBuf = make([]byte, 0, 64<<10)
 	}
 	frame := s.encs.compress(raw, s.frameBuf[:frameHeaderSize])
-	s.frameBuf, s.rawBuf = frame[:0], raw[:0]
+	s.frameBuf, s.rawBuf = keepScratch(frame), keepScratch(raw)
 	payload := frame[frameHeaderSize:]
+	if len(payload) > maxFrame { // one huge message: replay would take it for damage
+		s.giveBack(ops, fmt.Errorf("%w: a frame of %d bytes, more than %d", ErrTooLarge, len(payload), maxFrame))
+		return
+	}
 	copy(frame, appendFrameHeader(s.hdrBuf[:0], payload))
 	a := s.active
 	off := s.writeOff
@@ -252,6 +314,12 @@ func (s *Store) writeFailed(a *segInfo, off int64, ops []batchOp, err error) {
 	}
 	s.log.Error("spool write failed; its puts are refused", "segment", a.path, "error", err)
 	s.stats.writeErrors.Add(1)
+	s.giveBack(ops, err)
+}
+
+// giveBack answers the puts of a frame that was not written with err, and queues its updates and
+// deletes again, to be written with the next frame.
+func (s *Store) giveBack(ops []batchOp, err error) {
 	var retry []request
 	for i := range ops {
 		r := ops[i].req
@@ -265,9 +333,25 @@ func (s *Store) writeFailed(a *segInfo, off int64, ops []batchOp, err error) {
 			retry = append(retry, *r)
 		}
 	}
+	if len(retry) == 0 {
+		return
+	}
 	s.mu.Lock()
 	s.pending = append(retry, s.pending...)
 	s.mu.Unlock()
+	select { // writeNow's caller has no loop to come back to them
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// keepScratch returns b emptied for reuse, or nil when it grew past what is worth keeping (a frame
+// of one huge group).
+func keepScratch(b []byte) []byte {
+	if cap(b) > 4<<20 {
+		return nil
+	}
+	return b[:0]
 }
 
 // errMoveSkipped answers a compaction move that did not happen (the message changed meanwhile).

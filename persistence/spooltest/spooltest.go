@@ -32,6 +32,7 @@ func Run(t *testing.T, open Factory, f Features) {
 	if f.Durable {
 		t.Run("entries, attempts and due times survive a reopen", func(t *testing.T) { testReopen(t, open) })
 	}
+	runGroup(t, open, f)
 }
 
 var t0 = time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)

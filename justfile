@@ -43,3 +43,9 @@ lint:
 # What CI runs (HOOKD_FUZZ=1 adds a short fuzzing pass).
 ci:
     .ci/run
+
+# Regenerate wire/*.pb.go from wire/*.proto. Needs protoc (Debian: protobuf-compiler); protoc-gen-go
+# is installed at the version of google.golang.org/protobuf in go.mod.
+proto:
+    go install google.golang.org/protobuf/cmd/protoc-gen-go@$(go list -m -f '{{"{{"}}.Version{{"}}"}}' google.golang.org/protobuf)
+    cd wire && PATH="$(go env GOPATH)/bin:$PATH" protoc --proto_path=. --go_out=. --go_opt=paths=source_relative *.proto

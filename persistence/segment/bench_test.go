@@ -118,12 +118,18 @@ func benchPut(b *testing.B, entries []*persistence.Entry, writers int, prealloc 
 	el, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	st := s.Stats()
-	b.ReportMetric(float64(b.N)/el.Seconds(), "puts/s")
-	if cpu > 0 { // the whole process's CPU per put: writers, writer, syncer, runtime
-		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/put")
-	}
+	reportRate(b, float64(b.N), el, cpu, "puts", "put")
 	b.ReportMetric(float64(b.N)/float64(st.Frames), "puts/fsync")
 	b.ReportMetric(float64(st.Bytes)/float64(b.N), "disk-B/put")
+}
+
+// reportRate reports n units per second and the whole process's CPU per unit (writers, writer,
+// syncer, runtime).
+func reportRate(b *testing.B, n float64, el, cpu time.Duration, units, unit string) {
+	b.ReportMetric(n/el.Seconds(), units+"/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/n, "cpu-µs/"+unit)
+	}
 }
 
 // BenchmarkLoad reads messages back the way deliveries do, in the order they were written.

@@ -69,10 +69,7 @@ func benchPutGroup(b *testing.B, entries []*persistence.Entry, size, writers int
 	b.StopTimer()
 	st := s.Stats()
 	n := float64(b.N) * float64(size)
-	b.ReportMetric(n/el.Seconds(), "entries/s")
-	if cpu > 0 {
-		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/n, "cpu-µs/entry")
-	}
+	reportRate(b, n, el, cpu, "entries", "entry")
 	b.ReportMetric(float64(st.CallerFrames)/float64(st.Frames), "caller-frames")
 	b.ReportMetric(float64(st.Bytes)/n, "disk-B/entry")
 	b.ReportMetric(float64(raw)/float64(size), "raw-B/entry")

@@ -244,10 +244,17 @@ func TestGroupCallerWrites(t *testing.T) {
 	t.Run("an idle store writes a group on the caller's goroutine", func(t *testing.T) {
 		s := open(t, t.TempDir())
 		defer s.Close()
-		putGroupSync(t, s, groupN(1, 4))
-		putSync(t, s, entryN(10))
-		if st := s.Stats(); st.CallerFrames != 1 || st.Frames != 2 {
-			t.Fatalf("a group then a put on an idle store: %d frames, %d by the caller; want 2, 1", st.Frames, st.CallerFrames)
+		// The writer goroutine may hold its token for a moment as it looks for work, and then the
+		// group goes its way: so several groups, each on a store idle again, and at least one is the
+		// caller's. Every group and put is still one frame.
+		const rounds = 20
+		for i := 0; i < rounds; i++ {
+			putGroupSync(t, s, groupN(10*i, 10*i+3))
+			putSync(t, s, entryN(10*i+5))
+		}
+		if st := s.Stats(); st.CallerFrames == 0 || st.CallerFrames > rounds || st.Frames != 2*rounds {
+			t.Fatalf("%d groups and puts on an idle store: %d frames, %d by the caller; want %d, 1 to %d",
+				2*rounds, st.Frames, st.CallerFrames, 2*rounds, rounds)
 		}
 	})
 	t.Run("order with puts, updates and deletes is kept, whichever goroutine writes", func(t *testing.T) {

@@ -113,6 +113,7 @@ func (g *group) add(queueName string, e *persistence.Entry, s *wire.Stored) {
 }
 
 func (h *hookActor) batch(b LogBatch) {
+	traceHop(HopHook)
 	h.counts.received.Add(uint64(len(b.Records)))
 	var g group
 	for i := range b.Records {
@@ -134,6 +135,7 @@ func (h *hookActor) batch(b LogBatch) {
 		return
 	}
 	h.p.Spool.PutGroup(g.entries, func(err error) {
+		traceHop(HopDurable)
 		if err != nil {
 			err = fmt.Errorf("spooling %d messages: %w", len(g.entries), err)
 		}

@@ -61,6 +61,7 @@ func (h *hookRoute) pick() *actor.PID {
 // means nothing of the call was kept. Local loggers get every record too; their lines are not part
 // of what Log acknowledges, only their back pressure is.
 func (in *Intake) Log(ctx context.Context, recs []Record) error {
+	traceHop(HopLog)
 	if err := in.refuse(); err != nil {
 		return err
 	}

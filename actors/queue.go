@@ -99,6 +99,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 		q.stopped(c)
 		return
 	case *wire.Insert:
+		traceHop(HopQueue)
 		q.insert(m, now)
 	case queueResolved:
 		q.resolved(c, m, now)

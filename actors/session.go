@@ -199,6 +199,7 @@ func (s *sessionActor) connect() error {
 }
 
 func (s *sessionActor) call(msgs []*lua.Message) queue.Call {
+	traceHop(HopSend)
 	var out lua.Outcome
 	if s.spec.Info.BatchSize > 1 {
 		out = s.conn.SendBatch(msgs)

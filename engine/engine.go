@@ -27,10 +27,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/actors"
 	"github.com/hookd/hookd/clock"
+	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
@@ -44,10 +44,10 @@ type Config struct {
 	Policy string
 	// PolicySource is the policy script itself, for embedders that do not keep it in a file.
 	PolicySource []byte
-	// Spool stores queued messages. When nil, a durable segment spool is opened in SpoolDir (or in the
-	// directory of the policy's kumo.define_spool); with neither, messages are kept in memory.
-	Spool persistence.Spool
-	// SpoolDir is the spool directory; it wins over kumo.define_spool.
+	// InMemory keeps queued messages in memory instead of a spool on disk, whatever the policy
+	// defines (tests, benchmarks): they are lost when the process ends.
+	InMemory bool
+	// SpoolDir is the directory of the durable spool; it wins over kumo.define_spool.
 	SpoolDir string
 	// DefaultSpoolDir is used when neither SpoolDir nor the policy names a spool directory; when it is
 	// empty too, messages are kept in memory. hookd run sets it to ./hookd-data.
@@ -60,38 +60,20 @@ type Config struct {
 	NodeID string
 	// HookWorkers is the number of Lua states per log hook. Default 1.
 	HookWorkers int
-	// Extensions add Go functions to the kumo module of every Lua state.
-	Extensions []func(L *glua.LState, kumo *glua.LTable)
+	// Functions are Go functions the policy calls as kumo.NAME(...) in every Lua state.
+	Functions map[string]Func
 	// LuaModules are Lua sources that `require` finds by name.
 	LuaModules map[string]string
-	// LuaDeadlines bound calls into the policy by kind (lua.DefaultDeadlines lists the kinds and
+	// LuaDeadlines bound calls into the policy by kind (DefaultLuaDeadlines lists the kinds and
 	// defaults); a call past its deadline is stopped and its Lua state replaced.
 	LuaDeadlines map[string]time.Duration
-	// Limits bound the queues, sessions and queued messages the node holds (actors.DefaultLimits for
-	// zero fields). Work past them is refused with ErrQueueFull or ErrTooManyQueues.
+	// Limits bound the queues, sessions and queued messages the node holds (DefaultLimits for zero
+	// fields). Work past them is refused with ErrQueueFull or ErrTooManyQueues.
 	Limits Limits
+
+	// spool, when set (by this package's tests), is used instead of opening one.
+	spool persistence.Spool
 }
-
-// Limits bound what a node holds.
-type Limits = actors.Limits
-
-// DefaultLimits are the limits zero fields of Limits take.
-var DefaultLimits = actors.DefaultLimits
-
-// Errors for work refused by the node's limits.
-var (
-	ErrQueueFull     = actors.ErrQueueFull
-	ErrTooManyQueues = actors.ErrTooManyQueues
-)
-
-// Stats is a snapshot of an engine's figures.
-type Stats = actors.Stats
-
-// QueueStats describes one queue.
-type QueueStats = actors.QueueStats
-
-// ErrNotStarted is returned by Log and Inject before Start.
-var ErrNotStarted = errors.New("hookd: engine not started")
 
 // Engine is one hookd node's pipeline.
 type Engine struct {
@@ -127,7 +109,7 @@ func New(cfg Config) (*Engine, error) {
 
 func (e *Engine) loadPolicy() (*lua.Policy, error) {
 	cfg := &e.cfg
-	opts := lua.Options{Logger: cfg.Logger, Extensions: cfg.Extensions, Modules: cfg.LuaModules, Deadlines: cfg.LuaDeadlines}
+	opts := lua.Options{Logger: cfg.Logger, Functions: functions(cfg.Functions), Modules: cfg.LuaModules, Deadlines: cfg.LuaDeadlines}
 	opts.HTTP.ParseDuration = message.ParseDuration
 	switch {
 	case cfg.PolicySource != nil:
@@ -157,7 +139,7 @@ func (e *Engine) Reload() error {
 	if err != nil {
 		return err
 	}
-	old := e.Policy().Config().Summary()
+	old := e.PolicyConfig().Summary()
 	if now := p.Config().Summary(); now != old {
 		e.cfg.Logger.Warn("the reloaded policy configures hooks, logs, spools or listeners differently; "+
 			"those changes take effect at the next start", "running", old, "reloaded", now)
@@ -169,11 +151,12 @@ func (e *Engine) Reload() error {
 	return nil
 }
 
-// Policy returns the loaded policy and what it configured.
-func (e *Engine) Policy() *lua.Policy {
+// PolicyConfig is what the loaded policy configured in its init event: log hooks, spools, local
+// logs, listeners.
+func (e *Engine) PolicyConfig() *config.Policy {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.policy
+	return e.policy.Config()
 }
 
 // Start starts the actors and replays the spool.
@@ -189,7 +172,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	sys, err := actors.Start(actors.Options{Policy: e.policy, Spool: spool, Clock: e.cfg.Clock,
 		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers,
-		Limits: e.cfg.Limits})
+		Limits: actors.Limits(e.cfg.Limits)})
 	if err != nil {
 		return errors.Join(err, spool.Close())
 	}
@@ -230,7 +213,7 @@ func (e *Engine) Log(ctx context.Context, recs ...*message.LogRecord) error {
 		e.fill(r, now)
 		events[i] = actors.ExternalRecord(*r)
 	}
-	return sys.Log(ctx, events)
+	return public(sys.Log(ctx, events))
 }
 
 func (e *Engine) fill(r *message.LogRecord, now timeT) {
@@ -246,18 +229,18 @@ func (e *Engine) fill(r *message.LogRecord, now timeT) {
 	}
 }
 
-// Accepting returns nil while the engine takes work, else why it does not (ErrNotStarted, or
-// actors.ErrStopped once Stop began).
+// Accepting returns nil while the engine takes work, else why it does not: ErrNotStarted, ErrStopped
+// once Stop began, ErrLowSpace while the spool's disk is short of space.
 func (e *Engine) Accepting() error {
 	sys, err := e.system()
 	if err != nil {
 		return err
 	}
 	if err := sys.Accepting(); err != nil {
-		return err
+		return public(err)
 	}
 	if ls, ok := e.spool.(lowSpacer); ok && ls.LowSpace() {
-		return segment.ErrLowSpace
+		return ErrLowSpace
 	}
 	return nil
 }
@@ -276,26 +259,28 @@ func (e *Engine) Stats() Stats {
 	if err != nil {
 		return Stats{}
 	}
-	return sys.Stats()
+	return Stats(sys.Stats())
 }
 
 // SpoolStats returns the durable spool's figures (writes, fsyncs, loads and cache hits, disk use),
 // and false when the engine keeps its queue elsewhere (in memory, or a Config.Spool of another kind).
-func (e *Engine) SpoolStats() (segment.Stats, bool) {
+func (e *Engine) SpoolStats() (SpoolStats, bool) {
+	e.mu.Lock()
 	st, ok := e.spool.(*segment.Store)
+	e.mu.Unlock()
 	if !ok {
-		return segment.Stats{}, false
+		return SpoolStats{}, false
 	}
-	return st.Stats(), true
+	return SpoolStats(st.Stats()), true
 }
 
 // Breakers describes every destination's circuit breaker.
-func (e *Engine) Breakers(ctx context.Context) []actors.BreakerStats {
+func (e *Engine) Breakers(ctx context.Context) []BreakerStats {
 	sys, err := e.system()
 	if err != nil {
 		return nil
 	}
-	return sys.Breakers(ctx)
+	return convert(sys.Breakers(ctx), func(b actors.BreakerStats) BreakerStats { return BreakerStats(b) })
 }
 
 // Queues describes every queue.
@@ -304,7 +289,7 @@ func (e *Engine) Queues(ctx context.Context) []QueueStats {
 	if err != nil {
 		return nil
 	}
-	return sys.Queues(ctx, false)
+	return convert(sys.Queues(ctx, false), func(q actors.QueueStats) QueueStats { return QueueStats(q) })
 }
 
 // QueuesDetail is Queues with each queue's oldest message age and attempts histogram (a pass over
@@ -314,7 +299,7 @@ func (e *Engine) QueuesDetail(ctx context.Context) []QueueStats {
 	if err != nil {
 		return nil
 	}
-	return sys.Queues(ctx, true)
+	return convert(sys.Queues(ctx, true), func(q actors.QueueStats) QueueStats { return QueueStats(q) })
 }
 
 // Stop stops intake, lets in-flight deliveries finish, stops every actor and closes the spool.

@@ -68,7 +68,7 @@ func (e *Engine) Inject(ctx context.Context, req *InjectRequest, peer string) (*
 		msgs = append(msgs, m)
 	}
 	if err := sys.Inject(ctx, msgs, peer, req.DeferredSpool); err != nil {
-		return nil, err
+		return nil, public(err)
 	}
 	res.SuccessCount = len(msgs)
 	for _, m := range msgs {

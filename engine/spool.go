@@ -8,12 +8,16 @@ import (
 	"github.com/hookd/hookd/persistence/segment"
 )
 
-// openSpool opens the spool the configuration asks for: Config.Spool as given; else a segment store
+// openSpool opens the spool the configuration asks for: Config.spool as given; memory for
+// Config.InMemory; else a segment store
 // in Config.SpoolDir, or in the directory of the policy's kumo.define_spool (the one named "data"
 // when there are several); else a spool in memory.
 func (e *Engine) openSpool() (persistence.Spool, string, error) {
-	if e.cfg.Spool != nil {
-		return e.cfg.Spool, "given", nil
+	if e.cfg.spool != nil {
+		return e.cfg.spool, "given", nil
+	}
+	if e.cfg.InMemory {
+		return persistence.NewMemory(), "memory", nil
 	}
 	def := pickSpool(e.policy.Config().Spools)
 	dir := e.cfg.SpoolDir

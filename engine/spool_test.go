@@ -11,7 +11,6 @@ import (
 
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
-	"github.com/hookd/hookd/persistence/segment"
 )
 
 // lowSpool is an in-memory spool whose disk is always full.
@@ -70,17 +69,17 @@ func TestSpoolSelection(t *testing.T) {
 		}
 	})
 	t.Run("a spool below its minimum free space refuses records", func(t *testing.T) {
-		e, _ := New(Config{PolicySource: policy(""), Logger: quiet, Spool: lowSpool{persistence.NewMemory()}})
+		e, _ := New(Config{PolicySource: policy(""), Logger: quiet, spool: lowSpool{persistence.NewMemory()}})
 		if err := e.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		defer e.Stop(context.Background())
 		err := e.Log(context.Background(), &message.LogRecord{Type: message.Delivery, Sender: "a@b.c", Recipient: message.Recipients{"d@e.f"}})
-		if !errors.Is(err, segment.ErrLowSpace) {
+		if !errors.Is(err, ErrLowSpace) {
 			t.Fatalf("Log on a full disk: %v", err)
 		}
-		if e.Accepting() == nil {
-			t.Fatal("Accepting says yes on a full disk")
+		if err := e.Accepting(); !errors.Is(err, ErrLowSpace) {
+			t.Fatalf("Accepting on a full disk: %v", err)
 		}
 	})
 }

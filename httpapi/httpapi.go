@@ -23,7 +23,6 @@ import (
 
 	"github.com/hookd/hookd/internal/jsonbody"
 
-	"github.com/hookd/hookd/actors"
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/message"
 )
@@ -145,7 +144,7 @@ func (h *Handler) inject(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	h.opts.Logger.Warn("request refused", "path", r.URL.Path, "error", err)
 	retry := 5
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, actors.ErrStopped) ||
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, engine.ErrStopped) ||
 		errors.Is(err, engine.ErrNotStarted) || errors.Is(err, context.Canceled) {
 		retry = max(1, int(h.opts.AcceptTimeout/time.Second))
 	}

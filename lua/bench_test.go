@@ -104,3 +104,36 @@ func BenchmarkSessionSend(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/record")
 	})
 }
+
+// BenchmarkHookDecisionGoroutine is BenchmarkHookDecision on the goroutine that owns the state, and
+// on a new goroutine per call, which is how hollywood runs each burst of an ordinary actor's inbox:
+// the new goroutine starts with a small stack that the Lua call must grow again every time. The
+// difference is why every Lua state in hookd lives on one long-lived goroutine (a loop).
+func BenchmarkHookDecisionGoroutine(b *testing.B) {
+	s := newState(b, benchPolicy(b, "http://127.0.0.1:9/unused"))
+	m := hookMessage(b, message.Delivery)
+	meta := m.Msg.Meta.Clone()
+	decide := func(b *testing.B) {
+		m.record, m.cache, m.Msg.Meta = nil, nil, meta.Clone()
+		if keep, err := s.ShouldEnqueue(m, "bench"); err != nil || !keep {
+			b.Fatal(keep, err)
+		}
+	}
+	b.Run("owner", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			decide(b)
+		}
+	})
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		done := make(chan struct{})
+		for b.Loop() {
+			go func() {
+				decide(b)
+				done <- struct{}{}
+			}()
+			<-done
+		}
+	})
+}

@@ -56,6 +56,7 @@ func (s *State) openKumo() {
 	}
 	luaserde.Open(L, kumo)
 	luahttp.Open(L, kumo, s.policy.opts.HTTP)
+	openFunctions(L, kumo, s.policy.opts.Functions)
 	for _, ext := range s.policy.opts.Extensions {
 		ext(L, kumo)
 	}

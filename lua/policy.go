@@ -27,6 +27,8 @@ type Options struct {
 	HTTP luahttp.Options
 	// Extensions add Go functions to the kumo module of every state (embedders' kumo.* extensions).
 	Extensions []func(L *glua.LState, kumo *glua.LTable)
+	// Functions add Go functions over plain values to the kumo module of every state, by name.
+	Functions map[string]Func
 	// Modules are Lua sources that `require` finds by name before searching the file system. hookd
 	// bundles `policy-extras.log_hooks`; a module given here under the same name replaces it.
 	Modules map[string]string

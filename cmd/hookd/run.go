@@ -17,7 +17,6 @@ import (
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/httpapi"
-	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 )
 
@@ -62,7 +61,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	cfg := eng.Policy().Config()
+	cfg := eng.PolicyConfig()
 	addr := firstOf(*listen, "127.0.0.1:8000")
 	var listener *config.Listener
 	if len(cfg.Listeners) > 0 {
@@ -176,7 +175,7 @@ func (d deadlineFlag) Set(v string) error {
 	if !ok {
 		return fmt.Errorf("want KIND=DURATION, got %q", v)
 	}
-	if _, known := lua.DefaultDeadlines[kind]; !known {
+	if _, known := engine.DefaultLuaDeadlines()[kind]; !known {
 		return fmt.Errorf("unknown kind %q", kind)
 	}
 	t, err := message.ParseDuration(dur)

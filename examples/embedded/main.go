@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	glua "github.com/yuin/gopher-lua"
-
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/message"
 )
@@ -80,21 +78,21 @@ func run(listen, policy, webhook, sender string, log *slog.Logger) error {
 // added to the kumo module of every Lua state.
 func newEngine(policy, webhook string, log *slog.Logger) (*engine.Engine, error) {
 	settings := map[string]string{"webhook_url": webhook}
-	setting := func(L *glua.LState, kumo *glua.LTable) {
-		kumo.RawSetString("setting", L.NewFunction(func(L *glua.LState) int {
-			name := L.CheckString(1)
-			v, ok := settings[name]
-			if !ok {
-				L.RaiseError("kumo.setting: no setting named %q", name)
-			}
-			L.Push(glua.LString(v))
-			return 1
-		}))
+	setting := func(args ...any) (any, error) {
+		name, _ := args[0].(string)
+		if len(args) != 1 || name == "" {
+			return nil, errors.New("want one setting name")
+		}
+		v, ok := settings[name]
+		if !ok {
+			return nil, fmt.Errorf("no setting named %q", name)
+		}
+		return v, nil
 	}
 	return engine.New(engine.Config{
-		Policy:     policy,
-		Logger:     log,
-		Extensions: []func(*glua.LState, *glua.LTable){setting},
+		Policy:    policy,
+		Logger:    log,
+		Functions: map[string]engine.Func{"setting": setting},
 	})
 }
 

@@ -18,7 +18,6 @@ import (
 
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/message"
-	"github.com/hookd/hookd/persistence"
 )
 
 // The built-in policies: one POST per record, or send_batch posting JSON arrays.
@@ -80,7 +79,7 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 	spoolDir := ""
 	switch {
 	case r.cfg.Memory:
-		ecfg.Spool = persistence.NewMemory()
+		ecfg.InMemory = true
 	case r.cfg.SpoolDir != "":
 		if err := emptyDir(r.cfg.SpoolDir); err != nil {
 			return nil, err

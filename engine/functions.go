@@ -1,0 +1,31 @@
+package engine
+
+import (
+	"maps"
+	"time"
+
+	"github.com/hookd/hookd/lua"
+)
+
+// Func is a Go function the policy calls as kumo.NAME(...) (Config.Functions). Arguments and
+// results are plain Go values: nil, bool, int64 (an integral number), float64, string, []any (a Lua
+// sequence) and map[string]any (any other table); a result may also be an int, []string or
+// map[string]string. A returned error is raised in Lua as "kumo.NAME: error", with the policy's
+// location, so the policy can pcall it.
+type Func func(args ...any) (any, error)
+
+func functions(fns map[string]Func) map[string]lua.Func {
+	if len(fns) == 0 {
+		return nil
+	}
+	out := make(map[string]lua.Func, len(fns))
+	for name, fn := range fns {
+		out[name] = lua.Func(fn)
+	}
+	return out
+}
+
+// DefaultLuaDeadlines returns the deadlines of calls into the policy by kind ("config",
+// "should_enqueue_log_record", "get_queue_config", "constructor", "send", "close", ...): the kinds
+// Config.LuaDeadlines may set, with the value each takes when it is not set.
+func DefaultLuaDeadlines() map[string]time.Duration { return maps.Clone(lua.DefaultDeadlines) }

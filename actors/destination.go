@@ -28,8 +28,7 @@ type destinationActor struct {
 	last  *wire.Gate            // what the subscribers were last told
 	timer clock.Timer
 	at    time.Time
-	// sendFn delivers a timer's message to the actor (set by the directory that spawns it).
-	sendFn func(*actor.PID, any)
+	send  Sender // the timer's way back in
 }
 
 // breakerStatsRequest asks a destination for its breaker's state (a Request, answered with
@@ -39,8 +38,8 @@ type breakerStatsRequest struct{}
 // gateDue wakes a destination when its open period ends.
 type gateDue struct{}
 
-func newDestinationActor(key string, cfg breaker.Config, clk clock.Clock, log *slog.Logger) *destinationActor {
-	return &destinationActor{key: key, b: breaker.New(key, cfg), clock: clk, log: log, subs: map[string]*actor.PID{}}
+func newDestinationActor(key string, cfg breaker.Config, clk clock.Clock, send Sender, log *slog.Logger) *destinationActor {
+	return &destinationActor{key: key, b: breaker.New(key, cfg), clock: clk, send: send, log: log, subs: map[string]*actor.PID{}}
 }
 
 func (d *destinationActor) Receive(c *actor.Context) {
@@ -97,7 +96,7 @@ func (d *destinationActor) gate(now time.Time) *wire.Gate {
 		if d.timer != nil {
 			d.timer.Stop()
 		}
-		pid, send := d.pid, d.sendFn
+		pid, send := d.pid, d.send.Send
 		d.at = until
 		d.timer = d.clock.At(until, func() { send(pid, gateDue{}) })
 	}
@@ -156,9 +155,7 @@ func (ds *destinations) Destination(key string, cfg breaker.Config) *actor.PID {
 	}
 	e := ds.engine
 	pid := e.Spawn(func() actor.Receiver {
-		d := newDestinationActor(key, cfg, ds.clock, ds.log)
-		d.sendFn = func(pid *actor.PID, msg any) { e.Send(pid, msg) }
-		return d
+		return newDestinationActor(key, cfg, ds.clock, engineSender{e}, ds.log)
 	}, "destination", append([]actor.OptFunc{actor.WithID(key)}, ds.opts...)...)
 	ds.pids[key] = pid
 	return pid

@@ -33,9 +33,7 @@ func destUnitStart(t *testing.T, cfg breaker.Config) *destUnitRig {
 	r.sub2 = fakeSpawn(t, e, "fake-queue", nil)
 	clk, send := r.clock, r.send
 	r.pid = e.Spawn(func() actor.Receiver {
-		d := newDestinationActor(destUnitKey, cfg, clk, fakeLog)
-		d.sendFn = send.Send // what the destinations directory sets: the timer's way back in
-		return d
+		return newDestinationActor(destUnitKey, cfg, clk, send, fakeLog)
 	}, "destination", actor.WithID("unit"), actor.WithMaxRestarts(0))
 	t.Cleanup(func() { fakeStop(e, r.pid) })
 	for _, s := range []*fakeActor{r.sub1, r.sub2} {

@@ -195,7 +195,7 @@ func (q *queueActor) insert(m *wire.Insert, now time.Time) {
 		case m.Held:
 			e, _ := storedEntry(q.name, s)
 			q.held[it.ID] = e
-		case len(s.Body) > 0 && q.p.Bodies.TryAcquire(len(s.Body)+len(s.Meta)):
+		case len(s.Body) > 0 && q.keepsFresh() && q.p.Bodies.TryAcquire(len(s.Body)+len(s.Meta)):
 			q.fresh[it.ID] = s
 		}
 		items = append(items, it)
@@ -205,6 +205,19 @@ func (q *queueActor) insert(m *wire.Insert, now time.Time) {
 		return
 	}
 	q.apply(q.core.InsertMany(items, now), now)
+}
+
+// keepsFresh says whether new messages keep their bodies for their first attempt: not while the
+// destination's breaker is open, when that attempt may be minutes away.
+func (q *queueActor) keepsFresh() bool { return !q.dest.open() }
+
+// dropAllFresh forgets every fresh body (the destination's breaker opened: they are durable in the
+// spool, and the first attempts may be minutes away).
+func (q *queueActor) dropAllFresh() {
+	for id, s := range q.fresh {
+		delete(q.fresh, id)
+		q.p.Bodies.Release(len(s.Body) + len(s.Meta))
+	}
 }
 
 // dropFresh forgets a fresh body: the message's first attempt is over.

@@ -68,6 +68,12 @@ func (d *destinationLink) gate(q *queueActor, m *wire.Gate, now time.Time) {
 	d.sync(q, now)
 }
 
+// open says whether the destination's breaker is open or half-open: the queue's next attempt may be
+// minutes away.
+func (d *destinationLink) open() bool {
+	return d.remote != nil && d.remote.Gate != wire.GateKind_GATE_FLOWING
+}
+
 // claimed takes the destination's answer to this queue's ClaimProbe.
 func (d *destinationLink) claimed(q *queueActor, m *wire.ProbeClaimed, now time.Time) {
 	if m.Destination != d.key {
@@ -107,6 +113,9 @@ func (d *destinationLink) sync(q *queueActor, now time.Time) {
 		return
 	}
 	d.applied, d.appliedTill = g, till
+	if d.open() {
+		q.dropAllFresh()
+	}
 	q.apply(q.core.SetGate(g, till, now), now)
 }
 

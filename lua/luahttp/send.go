@@ -71,15 +71,7 @@ func (r *request) do(parent context.Context) (*response, error) {
 	defer cancel()
 	ctx = ex.withTrace(ctx)
 
-	var body io.Reader
-	if r.hasBody {
-		body = strings.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
-	if err != nil {
-		return nil, ex.failure(ctx, err)
-	}
-	req.Header = r.header
+	req := r.httpRequest(ctx)
 	if c.userAgent != "" && req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
@@ -110,6 +102,27 @@ func (r *request) do(parent context.Context) (*response, error) {
 	}, nil
 }
 
+// httpRequest is what http.NewRequestWithContext makes of the request, without printing its
+// already parsed URL and parsing it again.
+func (r *request) httpRequest(ctx context.Context) *http.Request {
+	u := *r.url // the client keeps the parsed URL for its next request: each gets a copy
+	req := &http.Request{Method: r.method, URL: &u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: r.header, Host: strings.TrimSuffix(u.Host, ":")}
+	switch {
+	case !r.hasBody:
+	case r.body == "":
+		req.Body, req.GetBody = http.NoBody, noBody
+	default:
+		body := r.body
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(strings.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
+	return req.WithContext(ctx)
+}
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
+
 // errTooLarge marks a body over bodyLimit.
 var errTooLarge = errors.New("the response body exceeds the limit")
 
@@ -119,6 +132,14 @@ func (ex *exchange) readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > bodyLimit {
 		return nil, fmt.Errorf("kumo.http: %s: %w of %d bytes (HTTP %d with Content-Length %d; not read)",
 			ex.r.target(), errTooLarge, bodyLimit, resp.StatusCode, resp.ContentLength)
+	}
+	if n := resp.ContentLength; n >= 0 && resp.Body != http.NoBody && ex.r.method != http.MethodHead {
+		// net/http holds a body with a Content-Length to exactly that length
+		data := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+		return data, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, bodyLimit+1))
 	if err != nil {

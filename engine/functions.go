@@ -7,10 +7,10 @@ import (
 	"github.com/hookd/hookd/lua"
 )
 
-// Func is a Go function the policy calls as kumo.NAME(...) (Config.Functions). Arguments and
-// results are plain Go values: nil, bool, int64 (an integral number), float64, string, []any (a Lua
-// sequence) and map[string]any (any other table); a result may also be an int, []string or
-// map[string]string. A returned error is raised in Lua as "kumo.NAME: error", with the policy's
+// Func is a Go function the policy calls as kumo.NAME(...) (Config.Functions). Arguments are plain
+// Go values: nil, bool, int64 (an integral number), float64, string, []any (a Lua sequence) and
+// map[string]any (any other table). A result may be any of those, another number, slice or map, or a
+// struct (converted through its JSON encoding). A returned error is raised in Lua as "kumo.NAME: error", with the policy's
 // location, so the policy can pcall it.
 type Func func(args ...any) (any, error)
 

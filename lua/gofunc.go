@@ -6,15 +6,18 @@ import (
 	"sort"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/hookd/hookd/lua/luaserde"
 )
 
-// Func is a Go function a policy calls as kumo.NAME(...). Its arguments and results are plain Go
-// values: nil, bool, int64 (an integral number), float64, string, []any (a table with keys 1..n
-// only) and map[string]any (any other table; its keys are converted with fmt's %v).
+// Func is a Go function a policy calls as kumo.NAME(...). Its arguments are plain Go values: nil,
+// bool, int64 (an integral number), float64, string, []any (a table with keys 1..n only) and
+// map[string]any (any other table; its keys are converted with fmt's %v). Its result is converted as
+// luaserde.FromAny converts (those types, other numbers, slices, maps, and structs through JSON).
 type Func func(args ...any) (any, error)
 
-// maxGoDepth bounds the nesting of tables converted to or from Go, so a cyclic table is an error and
-// not an endless walk.
+// maxGoDepth bounds the nesting of tables converted to Go, so a cyclic table is an error and not an
+// endless walk.
 const maxGoDepth = 64
 
 func openFunctions(L *glua.LState, kumo *glua.LTable, fns map[string]Func) {
@@ -38,7 +41,7 @@ func openFunctions(L *glua.LState, kumo *glua.LTable, fns map[string]Func) {
 			if err != nil {
 				L.RaiseError("kumo.%s: %v", name, err)
 			}
-			lv, err := fromGo(L, out, 0)
+			lv, err := luaserde.FromAnyErr(L, out)
 			if err != nil {
 				L.RaiseError("kumo.%s: result: %v", name, err)
 			}
@@ -91,59 +94,5 @@ func toGo(v glua.LValue, depth int) (any, error) {
 		return out, err
 	default:
 		return nil, fmt.Errorf("a %s has no Go value", v.Type())
-	}
-}
-
-func fromGo(L *glua.LState, v any, depth int) (glua.LValue, error) {
-	if depth >= maxGoDepth {
-		return nil, fmt.Errorf("values nested deeper than %d", maxGoDepth)
-	}
-	switch v := v.(type) {
-	case nil:
-		return glua.LNil, nil
-	case bool:
-		return glua.LBool(v), nil
-	case string:
-		return glua.LString(v), nil
-	case int:
-		return glua.LNumber(v), nil
-	case int64:
-		return glua.LNumber(v), nil
-	case float64:
-		return glua.LNumber(v), nil
-	case []string:
-		t := L.CreateTable(len(v), 0)
-		for _, s := range v {
-			t.Append(glua.LString(s))
-		}
-		return t, nil
-	case []any:
-		t := L.CreateTable(len(v), 0)
-		for _, e := range v {
-			lv, err := fromGo(L, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			t.Append(lv)
-		}
-		return t, nil
-	case map[string]string:
-		t := L.CreateTable(0, len(v))
-		for k, s := range v {
-			t.RawSetString(k, glua.LString(s))
-		}
-		return t, nil
-	case map[string]any:
-		t := L.CreateTable(0, len(v))
-		for k, e := range v {
-			lv, err := fromGo(L, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			t.RawSetString(k, lv)
-		}
-		return t, nil
-	default:
-		return nil, fmt.Errorf("a Go %T has no Lua value", v)
 	}
 }

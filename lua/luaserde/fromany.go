@@ -33,6 +33,9 @@ func FromAny(L *lua.LState, v any) lua.LValue {
 	return lv
 }
 
+// FromAnyErr is FromAny, with the reason when v cannot be converted instead of a nil result.
+func FromAnyErr(L *lua.LState, v any) (lua.LValue, error) { return fromAny(L, v, 0) }
+
 // errTooDeep is returned by fromAny when the nesting limit is hit.
 var errTooDeep = fmt.Errorf("values nested deeper than %d levels", MaxDepth)
 

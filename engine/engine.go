@@ -318,6 +318,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return err
 }
 
+// ChecksBasicAuth reports whether the policy handles http_server_validate_auth_basic, so that
+// AuthBasic can accept credentials.
+func (e *Engine) ChecksBasicAuth() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.policy.Handles("http_server_validate_auth_basic")
+}
+
 // AuthBasic asks the policy's http_server_validate_auth_basic event whether HTTP basic credentials
 // are good. It refuses them before Start, after Stop, and when the handler fails or is missing.
 func (e *Engine) AuthBasic(user, password string) bool {

@@ -23,6 +23,21 @@ type Auth struct {
 	// CheckBasic, when set, is asked about basic credentials the static list does not accept (the
 	// policy's http_server_validate_auth_basic event).
 	CheckBasic func(user, password string) bool
+	// Hint ends the body of a 401 answer: how a client gets access (hookd run names its flags).
+	Hint string
+}
+
+// RemoteTrusted reports whether some host beyond loopback is trusted.
+func (a *Auth) RemoteTrusted() bool {
+	if a.TrustedHosts == nil {
+		return false
+	}
+	for _, p := range a.TrustedHosts {
+		if !p.Addr().Unmap().IsLoopback() || (p.Addr().Is4() && p.Bits() < 8) {
+			return true
+		}
+	}
+	return false
 }
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
@@ -98,7 +113,11 @@ func (h *Handler) protect(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !h.opts.Auth.allows(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="hookd", charset="UTF-8"`)
-			writeError(w, http.StatusUnauthorized, "authentication required: this client is not a trusted host")
+			msg := "authentication required: this client is not a trusted host"
+			if h.opts.Auth.Hint != "" {
+				msg += "; " + h.opts.Auth.Hint
+			}
+			writeError(w, http.StatusUnauthorized, msg)
 			return
 		}
 		next(w, r)

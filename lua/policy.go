@@ -72,6 +72,8 @@ type Policy struct {
 	config *config.Policy
 	log    *slog.Logger
 
+	events map[string]bool // the events the script registered handlers for
+
 	mu    sync.Mutex
 	first *State // the state that ran pre_init and init, handed out once by NewState
 }
@@ -110,8 +112,15 @@ func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
 		return nil, err
 	}
 	p.first = s
+	p.events = make(map[string]bool, len(s.handlers))
+	for name, hs := range s.handlers {
+		p.events[name] = len(hs) > 0
+	}
 	return p, nil
 }
+
+// Handles reports whether the script registers a handler for the event (kumo.on).
+func (p *Policy) Handles(event string) bool { return p.events[event] }
 
 // Name is the policy's file name.
 func (p *Policy) Name() string { return p.name }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 
@@ -61,7 +62,28 @@ func apiAuth(f authFlags, listener *config.Listener, check func(user, password s
 		}
 	}
 	a.CheckBasic = check
+	a.Hint = accessHint
 	return a, nil
+}
+
+// accessHint is what a 401 answer of hookd run tells the client.
+const accessHint = "send a bearer token listed in --api-token-file or basic credentials " +
+	"(--api-basic-file, or the policy's http_server_validate_auth_basic), or have the node started " +
+	"with this host in --trusted-hosts"
+
+// bindWarning is the line hookd run logs when it listens beyond loopback with no way for a remote
+// client in: no trusted host beyond loopback, no token or basic credentials, no policy check of
+// basic credentials. Empty when there is nothing to say.
+func bindWarning(addr net.Addr, a httpapi.Auth, policyChecksBasic bool) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return ""
+	}
+	if a.RemoteTrusted() || len(a.Tokens) > 0 || len(a.Basic) > 0 || policyChecksBasic {
+		return ""
+	}
+	return fmt.Sprintf("listening on %s beyond loopback with no credentials configured: remote clients "+
+		"get 401 (only loopback is trusted); give them access with --api-token-file, --api-basic-file, "+
+		"--trusted-hosts or the policy's http_server_validate_auth_basic", addr)
 }
 
 // credentialLines reads a credentials file: one entry per line; blank lines and lines starting

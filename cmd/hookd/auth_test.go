@@ -2,11 +2,15 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookd/hookd/httpapi"
 )
 
 // authPolicy accepts records (and drops them) and validates basic credentials itself.
@@ -134,4 +138,84 @@ func TestTrustedHostsFromThePolicy(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, stderr)
 		}
 	})
+}
+
+// A node listening beyond loopback with no credentials says so at start, and a remote client's 401
+// tells it which flags give access.
+func TestBindWarning(t *testing.T) {
+	policy := writeFile(t, "open.lua", `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.configure_log_hook { name = 'wh' } end)
+kumo.on('should_enqueue_log_record', function() return false end)
+`)
+	node := startNodeWith(t, filepath.Join(t.TempDir(), "spool"), policy, []string{"--http", "0.0.0.0:0"})
+	if !strings.Contains(node.stderr.String(), "beyond loopback with no credentials configured: remote clients get 401") {
+		t.Fatalf("no warning at start; stderr:\n%s", node.stderr.String())
+	}
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(node.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := nonLoopbackIP(t)
+	resp, err := http.Post("http://"+net.JoinHostPort(ip, port)+"/api/log/v1", "application/json",
+		strings.NewReader(string(mailEvents(1, map[string]int{"Delivery": 1})[0].json())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("a remote client without credentials: %d %s", resp.StatusCode, body)
+	}
+	for _, flag := range []string{"--api-token-file", "--api-basic-file", "--trusted-hosts"} {
+		if !strings.Contains(string(body), flag) {
+			t.Errorf("the 401 body does not name %s: %s", flag, body)
+		}
+	}
+	if got := postLog(t, node, nil); got != 200 {
+		t.Errorf("loopback is still trusted: status %d", got)
+	}
+}
+
+// nonLoopbackIP is an address of this machine that is not loopback, for a client that is remote to
+// a node listening on all addresses.
+func nonLoopbackIP(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	t.Skip("this machine has no address beyond loopback to be a remote client from")
+	return ""
+}
+
+func TestBindWarningCases(t *testing.T) {
+	tcp := func(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
+	remote, _ := httpapi.ParseTrustedHosts([]string{"10.0.0.0/8"})
+	local, _ := httpapi.ParseTrustedHosts([]string{"127.0.0.1", "::1"})
+	for _, c := range []struct {
+		name   string
+		addr   net.Addr
+		auth   httpapi.Auth
+		policy bool
+		warn   bool
+	}{
+		{"loopback", tcp("127.0.0.1:8000"), httpapi.Auth{}, false, false},
+		{"all addresses, nothing configured", tcp("0.0.0.0:8000"), httpapi.Auth{}, false, true},
+		{"an address, loopback trusted only", tcp("192.0.2.2:8000"), httpapi.Auth{TrustedHosts: local}, false, true},
+		{"IPv6 any", tcp("[::]:8000"), httpapi.Auth{}, false, true},
+		{"a remote network trusted", tcp("0.0.0.0:8000"), httpapi.Auth{TrustedHosts: remote}, false, false},
+		{"tokens", tcp("0.0.0.0:8000"), httpapi.Auth{Tokens: []string{"t"}}, false, false},
+		{"basic users", tcp("0.0.0.0:8000"), httpapi.Auth{Basic: map[string]string{"u": "p"}}, false, false},
+		{"the policy checks basic credentials", tcp("0.0.0.0:8000"), httpapi.Auth{}, true, false},
+	} {
+		if got := bindWarning(c.addr, c.auth, c.policy) != ""; got != c.warn {
+			t.Errorf("%s: warning %v, want %v", c.name, got, c.warn)
+		}
+	}
 }

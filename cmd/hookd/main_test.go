@@ -157,6 +157,11 @@ func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ..
 	case <-time.After(15 * time.Second):
 		t.Fatalf("hookd run printed no \"listening on\" line; stdout %q", c.stdout.String())
 	}
+	for _, any := range []string{"http://[::]:", "http://0.0.0.0:"} { // on every address: talk to it on loopback
+		if port, ok := strings.CutPrefix(c.url, any); ok {
+			c.url = "http://127.0.0.1:" + port
+		}
+	}
 	if !strings.HasPrefix(c.url, "http://127.0.0.1:") {
 		t.Fatalf("hookd run listens on %q; want a loopback address", c.url)
 	}

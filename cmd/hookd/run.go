@@ -80,6 +80,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hookd run:", err)
 		return 1
 	}
+	if msg := bindWarning(ln.Addr(), auth, eng.ChecksBasicAuth()); msg != "" {
+		log.Warn(msg)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := eng.Start(ctx); err != nil {

@@ -106,8 +106,8 @@ func (c *Connection) Close() error {
 		return nil
 	}
 	c.closed = true
-	if _, ok := c.obj.(*glua.LTable); !ok {
-		return nil
+	if _, ok := c.obj.(*glua.LTable); !ok || c.s.Broken() {
+		return nil // a retired state runs nothing: the connection goes with it
 	}
 	fn, ok := c.s.L.GetField(c.obj, "close").(*glua.LFunction)
 	if !ok {

@@ -157,6 +157,24 @@ func TestDeadlines(t *testing.T) {
 			t.Fatalf("%+v", got)
 		}
 	})
+	// An interrupted send retires its state: the connection's close cannot run there, and is not
+	// attempted (it used to be reported as "close ran longer than 10s", which it never did).
+	t.Run("after an interrupted send, close is skipped and nothing else runs in the state", func(t *testing.T) {
+		s := newState(t, load(t, senderPolicy+"function behaviour() while true do end end"))
+		c, _ := s.Connect("make.test", "d", nil, nil)
+		if got := c.Send(hookMessage(t, message.Delivery)); !got.Interrupted {
+			t.Fatalf("%+v", got)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatalf("Close after an interrupted send: %v", err)
+		}
+		_, err := s.Connect("make.test", "d", nil, nil)
+		var de *DeadlineError
+		if errors.As(err, &de) || err == nil || !strings.Contains(err.Error(),
+			"make.test not run: its Lua state was stopped earlier by a call past its deadline") {
+			t.Fatalf("a call into a retired state: %v", err)
+		}
+	})
 	t.Run("a quick handler is not affected", func(t *testing.T) {
 		s := newState(t, load(t, "kumo.on('should_enqueue_log_record', function() return true end)"))
 		if ok, err := s.ShouldEnqueue(hookMessage(t, message.Delivery), "h"); !ok || err != nil || s.Broken() {

@@ -96,6 +96,14 @@ func (e *DeadlineError) Error() string {
 	return fmt.Sprintf("%s %s ran longer than %s and was stopped", loc, e.Event, e.Limit)
 }
 
+// RetiredError is a call refused because its state was stopped earlier, by another call that ran
+// past its deadline: nothing runs in such a state again.
+type RetiredError struct{ Event string }
+
+func (e *RetiredError) Error() string {
+	return e.Event + " not run: its Lua state was stopped earlier by a call past its deadline"
+}
+
 func (s *State) runConfigEvents() error {
 	s.configuring = true
 	defer func() { s.configuring = false }()
@@ -153,16 +161,16 @@ func (s *State) HasHandler(name string) bool { return len(s.handlers[name]) > 0 
 
 // call runs one handler under the deadline of its kind and returns its return values.
 func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua.LValue, error) {
+	if s.broken || (s.watch != nil && s.watch.ctx.Err() != nil) {
+		s.broken = true
+		return nil, &RetiredError{Event: event}
+	}
 	L := s.L
 	prev := s.current
 	s.current = event
 	defer func() { s.current = prev }()
 	if d := s.policy.opts.deadline(kind); d > 0 && (s.watch == nil || !s.watch.armed) {
 		w := s.watchdog()
-		if w.ctx.Err() != nil { // stopped before: never run anything in this state again
-			s.broken = true
-			return nil, &DeadlineError{Event: event, Limit: d, Where: "(a state stopped earlier)"}
-		}
 		w.armed = true
 		w.timer.Reset(d)
 		defer func() {

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The decoder as it was before the hand-written scanner (record_decode.go,
@@ -14,6 +17,31 @@ import (
 // member is decoded on its own. It is kept here, unchanged but for its
 // names, as the reference the scanner is checked against: same record,
 // same error for every input.
+
+// oracleStrict is StrictText written another way: valid UTF-8, and once escaped backslashes are
+// taken out, every \u escape of a high surrogate directly followed by one of a low surrogate and no
+// low surrogate escape alone.
+func oracleStrict(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	s := strings.ReplaceAll(string(raw), `\\`, "")
+	for _, m := range surrogateEscape.FindAllStringIndex(s, -1) {
+		hi := strings.ToLower(s[m[0]+2 : m[0]+3+1])
+		if hi >= "dc" { // a low surrogate: fine only right after a high one, checked below
+			if m[0] < 6 || !surrogateEscape.MatchString(s[m[0]-6:m[0]]) || strings.ToLower(s[m[0]-4:m[0]-2]) >= "dc" {
+				return false
+			}
+			continue
+		}
+		if m[1]+6 > len(s) || !surrogateEscape.MatchString(s[m[1]:m[1]+6]) || strings.ToLower(s[m[1]+2:m[1]+4]) < "dc" {
+			return false
+		}
+	}
+	return true
+}
+
+var surrogateEscape = regexp.MustCompile(`\\u[dD][89a-fA-F][0-9a-fA-F]{2}`)
 
 // oracleUnmarshal is the former (*LogRecord).UnmarshalJSON.
 func oracleUnmarshal(r *LogRecord, b []byte) error {
@@ -49,6 +77,14 @@ func oracleDecode(r *LogRecord, b []byte) (map[string]json.RawMessage, error) {
 	fields, err := oracleTopObject(b)
 	if err != nil {
 		return nil, err
+	}
+	if !oracleStrict(b) { // since hookd refuses what is not Unicode text: the first member that is not
+		for _, name := range recordFields {
+			if raw, ok := fields[name]; ok && !oracleStrict(raw) {
+				return nil, fieldErrorf(name, "invalid UTF-8 or an unpaired surrogate escape: records must be valid Unicode text")
+			}
+		}
+		return nil, fieldErrorf("a member hookd does not read", "invalid UTF-8 or an unpaired surrogate escape: records must be valid Unicode text")
 	}
 	o := oracleReader{fields: fields}
 	var typ string

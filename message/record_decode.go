@@ -113,6 +113,9 @@ func (r *LogRecord) decode(b []byte) ([]byte, error) {
 	if !splitRecord(b, &v) {
 		return nil, topLevelError(b)
 	}
+	if field, ok := strictRecord(b, &v); !ok {
+		return nil, fieldErrorf(field, "invalid UTF-8 or an unpaired surrogate escape: records must be valid Unicode text")
+	}
 	var d valueReader
 	textRoom := 0
 	for f, raw := range v {

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hookd/hookd/internal/jsonbody"
+	"github.com/hookd/hookd/message"
 )
 
 // unsupported are KumoMTA request fields that hookd refuses rather than
@@ -38,6 +41,17 @@ func Parse(b []byte) (*Request, error) {
 	}
 	if top == nil {
 		return nil, &FieldError{Field: "request", Err: errors.New("expected a JSON object, got null")}
+	}
+	if !message.StrictText(b) {
+		names := slices.Sorted(maps.Keys(top))
+		field := "request"
+		for _, name := range names {
+			if !message.StrictText(top[name]) {
+				field = name
+				break
+			}
+		}
+		return nil, &FieldError{Field: field, Err: errors.New("invalid UTF-8 or an unpaired surrogate escape: the request must be valid Unicode text")}
 	}
 	obj := object{m: top}
 	for _, name := range unsupported {

@@ -115,6 +115,10 @@ var parseRejectCases = []struct {
 	wantErr error  // a sentinel the error must wrap, if any
 }{
 	{name: "a body that is not JSON", body: `{"envelope_sender":`, want: "request: invalid JSON at byte 19: unexpected end of JSON input"},
+	{name: "invalid UTF-8 in a recipient's name", body: "{\"envelope_sender\":\"a@b.example\",\"recipients\":[{\"email\":\"c@d.example\",\"name\":\"\xff\"}],\"content\":\"x\"}",
+		want: "recipients: invalid UTF-8 or an unpaired surrogate escape: the request must be valid Unicode text"},
+	{name: "an unpaired surrogate escape in the content", body: `{"envelope_sender":"a@b.example","recipients":[{"email":"c@d.example"}],"content":"\ud83d"}`,
+		want: "content: invalid UTF-8 or an unpaired surrogate escape: the request must be valid Unicode text"},
 	{name: "a body that is an array", body: `[1]`, want: "request: expected a JSON object, got an array"},
 	{name: "a body that is null", body: `null`, want: "request: expected a JSON object, got null"},
 	{name: "deferred_generation set", body: with("deferred_generation", "true"),

@@ -24,11 +24,12 @@ import (
 // group per batch. Once the group is durable the batch is answered (LogDone, with the queue inserts
 // for the producer to release) or, for records nobody waits for, the inserts go out at once.
 type hookActor struct {
-	cfg    *config.Hook
-	counts *hookCounts
-	p      HookPorts
-	state  *lua.State
-	err    error // why the state could not be built
+	cfg     *config.Hook
+	counts  *hookCounts
+	p       HookPorts
+	state   *lua.State
+	err     error // why the state could not be built
+	release bool  // a state was dropped for its size: give the memory back after the batch
 }
 
 // HookPorts are what a hook actor uses.
@@ -119,6 +120,10 @@ func (h *hookActor) batch(b LogBatch) {
 	for i := range b.Records {
 		h.process(&b.Records[i], &g)
 		h.p.Intake.Release(1)
+	}
+	if h.release { // a state was dropped for its size; nothing of it is reachable past process
+		h.release = false
+		lua.ReleaseMemory()
 	}
 	if g.err == nil && len(g.entries) > 0 {
 		g.err = h.reserve(&g)
@@ -234,7 +239,7 @@ func (h *hookActor) process(rec *Record, g *group) {
 	switch {
 	case err != nil:
 		h.fail(lr, err)
-		h.replaceIfBroken()
+		h.replaceIfBroken(err)
 	case !keep:
 		h.p.Metrics.Dropped.Add(1)
 		h.counts.dropped.Add(1)
@@ -285,13 +290,15 @@ func (h *hookActor) keep(m *message.Message, g *group) {
 
 // replaceIfBroken swaps an interrupted Lua state for a fresh one: a state stopped mid-call is never
 // used again.
-func (h *hookActor) replaceIfBroken() {
+func (h *hookActor) replaceIfBroken(err error) {
 	if h.state == nil || !h.state.Broken() {
 		return
 	}
 	h.p.Metrics.Interrupted.Add(1)
 	h.state.Close()
+	h.state = nil
 	h.state, h.err = h.p.Policies.Current().NewState()
+	h.release = h.release || errors.As(err, new(*lua.MemoryError))
 	if h.err != nil {
 		h.p.Log.Error("log hook cannot reload the policy", "hook", h.cfg.Name, "error", h.err)
 	}

@@ -67,6 +67,10 @@ type Config struct {
 	// LuaDeadlines bound calls into the policy by kind (DefaultLuaDeadlines lists the kinds and
 	// defaults); a call past its deadline is stopped and its Lua state replaced.
 	LuaDeadlines map[string]time.Duration
+	// LuaMemoryLimit bounds the memory one Lua state may hold, in bytes (DefaultLuaMemoryLimit when
+	// 0, no bound when negative). A call that takes its state past it is stopped like a call past
+	// its deadline: the record or message is handled as a policy error and the state is rebuilt.
+	LuaMemoryLimit int64
 	// Limits bound the queues, sessions and queued messages the node holds (DefaultLimits for zero
 	// fields). Work past them is refused with ErrQueueFull or ErrTooManyQueues.
 	Limits Limits
@@ -109,7 +113,8 @@ func New(cfg Config) (*Engine, error) {
 
 func (e *Engine) loadPolicy() (*lua.Policy, error) {
 	cfg := &e.cfg
-	opts := lua.Options{Logger: cfg.Logger, Functions: functions(cfg.Functions), Modules: cfg.LuaModules, Deadlines: cfg.LuaDeadlines}
+	opts := lua.Options{Logger: cfg.Logger, Functions: functions(cfg.Functions), Modules: cfg.LuaModules, Deadlines: cfg.LuaDeadlines,
+		MemoryLimit: cfg.LuaMemoryLimit}
 	opts.HTTP.ParseDuration = message.ParseDuration
 	switch {
 	case cfg.PolicySource != nil:

@@ -25,6 +25,9 @@ func functions(fns map[string]Func) map[string]lua.Func {
 	return out
 }
 
+// DefaultLuaMemoryLimit is the memory one Lua state may hold when Config.LuaMemoryLimit is 0.
+const DefaultLuaMemoryLimit int64 = lua.DefaultMemoryLimit
+
 // DefaultLuaDeadlines returns the deadlines of calls into the policy by kind ("config",
 // "should_enqueue_log_record", "get_queue_config", "constructor", "send", "close", ...): the kinds
 // Config.LuaDeadlines may set, with the value each takes when it is not set.

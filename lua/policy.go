@@ -37,6 +37,21 @@ type Options struct {
 	// policy location, and its Lua state is never used again. Missing kinds take the defaults; a
 	// negative value means no deadline.
 	Deadlines map[string]time.Duration
+	// MemoryLimit bounds the memory one Lua state may hold, in bytes: a call that makes its state
+	// grow past it is stopped with a MemoryError and the state is discarded. 0 means
+	// DefaultMemoryLimit; a negative value means no limit.
+	MemoryLimit int64
+}
+
+// memoryLimit is the limit in bytes (0 = none).
+func (o *Options) memoryLimit() int64 {
+	switch {
+	case o.MemoryLimit == 0:
+		return DefaultMemoryLimit
+	case o.MemoryLimit < 0:
+		return 0
+	}
+	return o.MemoryLimit
 }
 
 // DefaultDeadlines are the deadlines of calls into the policy, by kind. Deliveries get the longest:
@@ -144,6 +159,12 @@ func (p *Policy) NewState() (*State, error) {
 func (p *Policy) newState(configure bool) (*State, error) {
 	L := glua.NewState(glua.Options{SkipOpenLibs: false})
 	s := &State{L: L, policy: p, handlers: map[string][]handler{}, configuring: configure}
+	s.meter = newMeter(s, p.opts.memoryLimit())
+	L.SetContext(s.meter)
+	if err := meterCoroutines(L, s.meter); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.openKumo()
 	installIteration(L)
 	installStringFormat(L)
@@ -151,7 +172,10 @@ func (p *Policy) newState(configure bool) (*State, error) {
 	fn := L.NewFunctionFromProto(p.proto)
 	L.Push(fn)
 	if err := L.PCall(0, 0, nil); err != nil {
-		L.Close()
+		s.Close()
+		if cause, ok := s.meter.Err().(*memoryExceeded); ok {
+			return nil, &MemoryError{Event: "the policy's top level", Limit: cause.limit, Where: luaError(err).Error()}
+		}
 		return nil, luaError(err)
 	}
 	return s, nil

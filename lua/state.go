@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -35,30 +34,7 @@ type State struct {
 	configuring bool   // true only in the state that runs pre_init and init
 	broken      bool   // set when the state must not be reused
 	closed      bool
-	watch       *watchdog // stops a call past its deadline; nil until the first call with one
-}
-
-// watchdog interrupts a call that runs past its deadline. The state keeps one context for its whole
-// life and one timer, re-armed for each call: a fresh context per call cost more than the handlers
-// that commonly run under it. Once the timer fires the context stays cancelled, and the state is
-// discarded.
-type watchdog struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	armed  bool
-}
-
-func (s *State) watchdog() *watchdog {
-	if s.watch == nil {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		w := &watchdog{ctx: ctx, cancel: cancel}
-		w.timer = time.AfterFunc(time.Hour, func() { cancel(context.DeadlineExceeded) })
-		w.timer.Stop()
-		s.L.SetContext(ctx)
-		s.watch = w
-	}
-	return s.watch
+	meter       *meter // the context calls run under: deadlines and the memory limit
 }
 
 // Policy returns the policy this state runs.
@@ -70,10 +46,7 @@ func (s *State) Close() {
 		return
 	}
 	s.closed = true
-	if s.watch != nil {
-		s.watch.timer.Stop()
-		s.watch.cancel(nil)
-	}
+	s.meter.stop()
 	s.L.Close()
 }
 
@@ -91,9 +64,17 @@ type DeadlineError struct {
 }
 
 func (e *DeadlineError) Error() string {
-	loc := strings.TrimSuffix(e.Where, "context deadline exceeded")
-	loc = strings.TrimSuffix(strings.TrimSuffix(loc, "context canceled"), " ")
-	return fmt.Sprintf("%s %s ran longer than %s and was stopped", loc, e.Event, e.Limit)
+	return fmt.Sprintf("%s %s ran longer than %s and was stopped", trimCause(e.Where), e.Event, e.Limit)
+}
+
+// trimCause is the policy location of an interrupted call's error, "init.lua:12:", without the
+// interruption's own text.
+func trimCause(where string) string {
+	if loc := locationPrefix.FindString(where); loc != "" {
+		return strings.TrimSuffix(loc, " ")
+	}
+	loc := strings.TrimSuffix(where, "context deadline exceeded")
+	return strings.TrimSuffix(strings.TrimSuffix(loc, "context canceled"), " ")
 }
 
 // RetiredError is a call refused because its state was stopped earlier, by another call that ran
@@ -161,7 +142,7 @@ func (s *State) HasHandler(name string) bool { return len(s.handlers[name]) > 0 
 
 // call runs one handler under the deadline of its kind and returns its return values.
 func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua.LValue, error) {
-	if s.broken || (s.watch != nil && s.watch.ctx.Err() != nil) {
+	if s.broken || s.meter.Context.Err() != nil {
 		s.broken = true
 		return nil, &RetiredError{Event: event}
 	}
@@ -169,13 +150,10 @@ func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua
 	prev := s.current
 	s.current = event
 	defer func() { s.current = prev }()
-	if d := s.policy.opts.deadline(kind); d > 0 && (s.watch == nil || !s.watch.armed) {
-		w := s.watchdog()
-		w.armed = true
-		w.timer.Reset(d)
+	if d := s.policy.opts.deadline(kind); d > 0 && !s.meter.armed {
+		s.meter.deadline(d)
 		defer func() {
-			w.armed = false
-			if !w.timer.Stop() && w.ctx.Err() != nil {
+			if !s.meter.disarm() {
 				s.broken = true // the timer fired, perhaps just as the call returned
 			}
 		}()
@@ -187,11 +165,20 @@ func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua
 	}
 	if err := L.PCall(len(args), glua.MultRet, nil); err != nil {
 		L.SetTop(base)
-		if ctx := L.Context(); ctx != nil && ctx.Err() != nil {
+		if cause := s.meter.Err(); cause != nil {
 			s.broken = true // interrupted mid-way: its globals may be half-updated
+			if _, ok := cause.(*memoryExceeded); ok {
+				return nil, &MemoryError{Event: event, Limit: s.meter.limit, Where: luaError(err).Error()}
+			}
 			return nil, &DeadlineError{Event: event, Limit: s.policy.opts.deadline(kind), Where: luaError(err).Error()}
 		}
 		return nil, luaError(err)
+	}
+	s.meter.ended()
+	if s.meter.Context.Err() != nil {
+		L.SetTop(base)
+		s.broken = true
+		return nil, &MemoryError{Event: event, Limit: s.meter.limit, Where: h.where + ": "}
 	}
 	n := L.GetTop() - base
 	rets := make([]glua.LValue, n)
@@ -275,7 +262,8 @@ func (s *State) EgressPath(routingDomain, egressSource, site string) (*config.Eg
 // still starts with "FILE:LINE:".
 func eventError(event string, err error) error {
 	var de *DeadlineError
-	if errors.As(err, &de) {
+	var me *MemoryError
+	if errors.As(err, &de) || errors.As(err, &me) {
 		return err // it names its event already
 	}
 	msg := err.Error()

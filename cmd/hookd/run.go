@@ -42,6 +42,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	deadlines := deadlineFlag{}
 	fs.Var(deadlines, "lua-deadline", "KIND=DURATION: stop calls into the policy of that kind after DURATION (repeatable; kinds: "+
 		"config, should_enqueue_log_record, get_queue_config, get_egress_path_config, constructor, send, close, filter_event)")
+	luaMemory := fs.Int("lua-memory", int(engine.DefaultLuaMemoryLimit>>20),
+		"MiB one Lua state may hold; a call past it is stopped and its state rebuilt (0: no bound)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,7 +58,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// --spool wins over kumo.define_spool, which wins over ./hookd-data.
 	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool, DefaultSpoolDir: "./hookd-data",
-		LuaDeadlines: deadlines, Limits: limits})
+		LuaDeadlines: deadlines, LuaMemoryLimit: memoryLimit(*luaMemory), Limits: limits})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -166,6 +168,14 @@ func adminToken(file string) (string, error) {
 		return "", fmt.Errorf("--admin-token-file: %s is empty", file)
 	}
 	return token, nil
+}
+
+// memoryLimit turns --lua-memory MiB into the engine's setting, where 0 means the default.
+func memoryLimit(mib int) int64 {
+	if mib <= 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }
 
 // deadlineFlag collects --lua-deadline KIND=DURATION flags.

@@ -215,6 +215,9 @@ func (e *Engine) Log(ctx context.Context, recs ...*message.LogRecord) error {
 		if !r.Type.Valid() {
 			return fmt.Errorf("record %d: field \"type\": unknown record type %q", i, r.Type)
 		}
+		if err := checkText(r); err != nil {
+			return fmt.Errorf("record %d: %w", i, err)
+		}
 		e.fill(r, now)
 		events[i] = actors.ExternalRecord(*r)
 	}

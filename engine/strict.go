@@ -71,7 +71,7 @@ func checkText(r *message.LogRecord) error {
 }
 
 func checkRaw(name string, raw json.RawMessage) error {
-	if len(raw) == 0 {
+	if len(raw) == 0 || plainString(raw) {
 		return nil
 	}
 	if !json.Valid(raw) {
@@ -92,4 +92,18 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// plainString reports a JSON string of printable ASCII with no escapes, the common shape of a meta
+// or header value, which needs no further look.
+func plainString(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
+	}
+	for _, c := range raw[1 : len(raw)-1] {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -138,3 +138,25 @@ kumo.on('should_enqueue_log_record', function(msg) return true end)`
 		t.Fatalf("after one good call: received %d", st.Received)
 	}
 }
+
+func TestPlainString(t *testing.T) {
+	for raw, want := range map[string]bool{`"abc"`: true, `""`: true, `"a\"b"`: false, `"a\u00e9"`: false,
+		"\"\xc3\xa9\"": false, `"a`: false, `a"`: false, `"a"b"`: false, `1`: false, "\"\t\"": false} {
+		if got := plainString([]byte(raw)); got != want {
+			t.Errorf("plainString(%q) = %v", raw, got)
+		}
+		if plainString([]byte(raw)) && !json.Valid([]byte(raw)) {
+			t.Errorf("%q taken as plain but not valid JSON", raw)
+		}
+	}
+}
+
+func FuzzPlainString(f *testing.F) {
+	f.Add([]byte(`"abc"`))
+	f.Add([]byte(`"a\"`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if plainString(raw) && (!json.Valid(raw) || !message.StrictText(raw)) {
+			t.Fatalf("%q taken as a plain string", raw)
+		}
+	})
+}

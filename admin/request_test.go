@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/message"
 )
 
 // in5m is the default expiry of a request parsed at t0.
@@ -224,6 +227,21 @@ func TestRequestMarshalRoundTrip(t *testing.T) {
 	}
 	sback, err := ParseSuspendRequest(b, t0)
 	checkParse(t, sback, suspend, err, "")
+}
+
+// A request's own JSON (what a client such as hookd's CLI sends) writes its strings as all JSON
+// hookd writes: '<', '>', '&' and U+2028 raw, not as encoding/json's escapes.
+func TestRequestMarshalWritesHookdJSON(t *testing.T) {
+	reason := "<b>&'\u2028\u2029\x01"
+	want := `"reason":` + string(message.AppendJSONString(nil, reason))
+	b, err := BounceRequest{Criteria: Criteria{Domain: strp("d<>")}, Reason: reason}.MarshalJSON()
+	if err != nil || !strings.Contains(string(b), want) || !strings.Contains(string(b), `"domain":"d<>"`) {
+		t.Errorf("bounce MarshalJSON = %s, %v; want it to hold %s", b, err, want)
+	}
+	b, err = SuspendRequest{Reason: reason}.MarshalJSON()
+	if err != nil || !strings.Contains(string(b), want) {
+		t.Errorf("suspend MarshalJSON = %s, %v; want it to hold %s", b, err, want)
+	}
 }
 
 func TestResponses(t *testing.T) {

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/hookd/hookd/message"
@@ -130,15 +129,16 @@ func wireOf(c Criteria, reason string, expires time.Time) requestWire {
 
 // MarshalJSON writes the request in KumoMTA's field names, with the
 // resolved expiry as "expires" (left out when zero), so that a client can
-// send it and ParseBounceRequest reads it back unchanged.
+// send it and ParseBounceRequest reads it back unchanged. Strings are
+// written as all JSON hookd writes (message.MarshalJSON).
 func (r BounceRequest) MarshalJSON() ([]byte, error) {
 	w := wireOf(r.Criteria, r.Reason, r.Expires)
 	w.SuppressLogging = r.SuppressLogging
-	return json.Marshal(w)
+	return message.MarshalJSON(w)
 }
 
 // MarshalJSON writes the request as BounceRequest.MarshalJSON does; a
 // RoutingDomain, which the suspend API refuses, is written too.
 func (r SuspendRequest) MarshalJSON() ([]byte, error) {
-	return json.Marshal(wireOf(r.Criteria, r.Reason, r.Expires))
+	return message.MarshalJSON(wireOf(r.Criteria, r.Reason, r.Expires))
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/hookd/hookd/internal/inject"
@@ -96,7 +95,7 @@ func (e *Engine) buildMessage(id message.SpoolID, sender message.Address, req *I
 		meta.SetString("received_from", peer)
 	}
 	if len(rc.Metadata) > 0 {
-		extra, err := json.Marshal(rc.Metadata)
+		extra, err := message.MarshalJSON(rc.Metadata) // its strings as hookd writes JSON
 		if err != nil {
 			return nil, err
 		}

@@ -11,7 +11,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -211,10 +210,17 @@ func peerIP(r *http.Request) string {
 	return host
 }
 
+// writeJSON answers with v as JSON and a newline. The JSON is message.MarshalJSON's, so its
+// strings are written as in every JSON text hookd writes (no HTML escaping, U+2028 raw).
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := message.MarshalJSON(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		body = append(message.AppendJSONString([]byte(`{"error":`), "encoding the response: "+err.Error()), '}')
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

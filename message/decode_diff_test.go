@@ -255,7 +255,7 @@ func joinMembers(ms []member) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, m.key)
+		b = AppendJSONString(b, m.key)
 		b = append(b, ':')
 		b = append(b, m.val...)
 	}

@@ -39,6 +39,11 @@
 // FormatDuration); spool ids are version 1 UUIDs (IDGen, SpoolID); queue
 // names follow KumoMTA's campaign:tenant@domain!routing syntax (QueueName).
 //
+// Every JSON text hookd writes takes its strings from AppendJSONString, the
+// rule of KumoMTA's kumo.serde.json_encode (serde_json): only ", \ and
+// U+0000-U+001F are escaped; AppendCompactJSON and MarshalJSON bring raw
+// values and encoding/json's output to the same bytes (jsonstring.go).
+//
 // Nothing here reads the clock: functions that need the time take it as an
 // argument.
 package message

@@ -152,7 +152,7 @@ func groupHeaders(hs []Header) []*headerGroup {
 
 func (g *headerGroup) appendJSON(dst []byte) []byte {
 	if len(g.values) == 1 {
-		return appendString(dst, g.values[0])
+		return AppendJSONString(dst, g.values[0])
 	}
 	return appendStringArray(dst, g.values)
 }

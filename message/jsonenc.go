@@ -9,90 +9,17 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the append-style JSON primitives used by the record
-// encoder. They produce the same bytes as encoding/json with HTML escaping
-// turned off: `"` and `\` are escaped, control characters use the short
-// escapes \b \f \n \r \t where they exist and \u00XX otherwise, U+2028 and
-// U+2029 are escaped, and invalid UTF-8 becomes U+FFFD.
-
-const hexDigits = "0123456789abcdef"
-
-// plainASCII[b] is true for ASCII bytes that are copied into a JSON string
-// unchanged.
-var plainASCII = func() (t [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\'
-	}
-	return t
-}()
-
-// appendString appends s as a quoted JSON string.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendStringBody(dst, s)
-	return append(dst, '"')
-}
-
-// appendStringBody appends the escaped contents of s without the quotes.
-func appendStringBody(dst []byte, s string) []byte {
-	done := 0 // s[:done] has been written
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if plainASCII[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[done:i]...)
-			dst = appendASCIIEscape(dst, b)
-			i++
-			done = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
-	}
-	return append(dst, s[done:]...)
-}
-
-func appendASCIIEscape(dst []byte, b byte) []byte {
-	switch b {
-	case '"', '\\':
-		return append(dst, '\\', b)
-	case '\b':
-		return append(dst, '\\', 'b')
-	case '\f':
-		return append(dst, '\\', 'f')
-	case '\n':
-		return append(dst, '\\', 'n')
-	case '\r':
-		return append(dst, '\\', 'r')
-	case '\t':
-		return append(dst, '\\', 't')
-	}
-	return append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-}
+// This file holds the append-style JSON primitives of the record encoder
+// other than strings, which are AppendJSONString's (jsonstring.go).
 
 // appendContent appends s as a JSON string after replacing every CRLF, lone
 // CR and lone LF with one space, which is how KumoMTA serializes a
 // response's content.
 func appendContent(dst []byte, s string) []byte {
 	if !containsLineBreak(s) {
-		return appendString(dst, s)
+		return AppendJSONString(dst, s)
 	}
-	return appendString(dst, flattenLineBreaks(s))
+	return AppendJSONString(dst, flattenLineBreaks(s))
 }
 
 func containsLineBreak(s string) bool {
@@ -128,20 +55,21 @@ func appendOptString(dst []byte, s *string) []byte {
 	if s == nil {
 		return append(dst, "null"...)
 	}
-	return appendString(dst, *s)
+	return AppendJSONString(dst, *s)
 }
 
-// appendRaw appends a JSON value with insignificant whitespace removed.
-// An empty value, or one that is not valid JSON, is written as null so that
-// the output is always valid JSON; MarshalJSON reports such values instead.
+// appendRaw appends a JSON value as AppendCompactJSON does: whitespace
+// outside strings removed, strings written by AppendJSONString. An empty
+// value, or one that is not valid JSON, is written as null so that the
+// output is always valid JSON; MarshalJSON reports such values instead.
 func appendRaw(dst []byte, raw []byte) []byte {
 	if len(raw) == 0 || !validJSON(raw) {
 		return append(dst, "null"...)
 	}
-	if bytes.IndexAny(raw, " \t\r\n") < 0 {
-		return append(dst, raw...) // already compact
+	if bytes.IndexAny(raw, " \t\r\n\\") < 0 && utf8.Valid(raw) {
+		return append(dst, raw...) // already compact, every string by the rule
 	}
-	return appendCompact(dst, raw)
+	return appendCanonical(dst, raw)
 }
 
 // validJSON is json.Valid, by the record decoder's scanner (which accepts exactly what json.Valid
@@ -149,34 +77,6 @@ func appendRaw(dst []byte, raw []byte) []byte {
 func validJSON(b []byte) bool {
 	end := skipValue(b, skipSpace(b, 0), 0)
 	return end >= 0 && skipSpace(b, end) == len(b)
-}
-
-// appendCompact copies a valid JSON value, dropping whitespace that lies
-// outside strings.
-func appendCompact(dst []byte, raw []byte) []byte {
-	inString, escaped := false, false
-	done := 0
-	for i, c := range raw {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case ' ', '\t', '\n', '\r':
-			dst = append(dst, raw[done:i]...)
-			done = i + 1
-		}
-	}
-	return append(dst, raw[done:]...)
 }
 
 // appendRawMap appends m as a JSON object with its keys in sorted order; a
@@ -196,7 +96,7 @@ func appendRawMap(dst []byte, m map[string]json.RawMessage) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = AppendJSONString(dst, k)
 		dst = append(dst, ':')
 		dst = appendRaw(dst, m[k])
 	}

@@ -42,7 +42,7 @@ func (m Meta) GetString(key string) (value string, ok bool, err error) {
 
 // SetString stores value under key as a JSON string.
 func (m Meta) SetString(key, value string) {
-	m[key] = appendString(nil, value)
+	m[key] = AppendJSONString(nil, value)
 }
 
 func isJSONNull(raw []byte) bool {

@@ -15,24 +15,25 @@ import (
 //	tls_cipher tls_protocol_version tls_peer_subject_name provider_name
 //	session_id
 //
-// Strings are escaped as encoding/json escapes them, except that <, > and &
-// are left alone. Raw JSON values (meta, headers, source_address,
-// feedback_report) are compacted; one that is empty or not valid JSON is
-// written as null. The encoder is hand-written and uses no reflection
-// because every log record passes through it.
+// Strings are written by AppendJSONString (kumo.serde.json_encode's rule).
+// Raw JSON values (meta, headers, source_address, feedback_report) are
+// written as AppendCompactJSON writes them (compact, their strings by the
+// same rule); one that is empty or not valid JSON is written as null. The
+// encoder is hand-written and uses no reflection because every log record
+// passes through it.
 func (r *LogRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"type":`...)
-	dst = appendString(dst, string(r.Type))
+	dst = AppendJSONString(dst, string(r.Type))
 	dst = append(dst, `,"id":`...)
-	dst = appendString(dst, r.ID)
+	dst = AppendJSONString(dst, r.ID)
 	dst = append(dst, `,"sender":`...)
-	dst = appendString(dst, r.Sender)
+	dst = AppendJSONString(dst, r.Sender)
 	dst = append(dst, `,"recipient":`...)
 	dst = r.Recipient.appendJSON(dst)
 	dst = append(dst, `,"queue":`...)
-	dst = appendString(dst, r.Queue)
+	dst = AppendJSONString(dst, r.Queue)
 	dst = append(dst, `,"site":`...)
-	dst = appendString(dst, r.Site)
+	dst = AppendJSONString(dst, r.Site)
 	dst = append(dst, `,"size":`...)
 	dst = appendUint(dst, r.Size)
 	dst = append(dst, `,"response":`...)
@@ -50,7 +51,7 @@ func (r *LogRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"num_attempts":`...)
 	dst = appendUint(dst, uint64(r.NumAttempts))
 	dst = append(dst, `,"bounce_classification":`...)
-	dst = appendString(dst, r.BounceClassification)
+	dst = AppendJSONString(dst, r.BounceClassification)
 	dst = append(dst, `,"egress_pool":`...)
 	dst = appendOptString(dst, r.EgressPool)
 	dst = append(dst, `,"egress_source":`...)
@@ -68,7 +69,7 @@ func (r *LogRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"reception_protocol":`...)
 	dst = appendOptString(dst, r.ReceptionProtocol)
 	dst = append(dst, `,"nodeid":`...)
-	dst = appendString(dst, r.NodeID)
+	dst = AppendJSONString(dst, r.NodeID)
 	dst = r.appendOmittable(dst)
 	return append(dst, '}')
 }
@@ -77,11 +78,11 @@ func (r *LogRecord) AppendJSON(dst []byte) []byte {
 func (r *LogRecord) appendOmittable(dst []byte) []byte {
 	if r.TLSCipher != "" {
 		dst = append(dst, `,"tls_cipher":`...)
-		dst = appendString(dst, r.TLSCipher)
+		dst = AppendJSONString(dst, r.TLSCipher)
 	}
 	if r.TLSProtocolVersion != "" {
 		dst = append(dst, `,"tls_protocol_version":`...)
-		dst = appendString(dst, r.TLSProtocolVersion)
+		dst = AppendJSONString(dst, r.TLSProtocolVersion)
 	}
 	if len(r.TLSPeerSubjectName) > 0 {
 		dst = append(dst, `,"tls_peer_subject_name":`...)
@@ -89,11 +90,11 @@ func (r *LogRecord) appendOmittable(dst []byte) []byte {
 	}
 	if r.ProviderName != "" {
 		dst = append(dst, `,"provider_name":`...)
-		dst = appendString(dst, r.ProviderName)
+		dst = AppendJSONString(dst, r.ProviderName)
 	}
 	if r.SessionID != "" {
 		dst = append(dst, `,"session_id":`...)
-		dst = appendString(dst, r.SessionID)
+		dst = AppendJSONString(dst, r.SessionID)
 	}
 	return dst
 }
@@ -102,9 +103,10 @@ func (r *LogRecord) appendOmittable(dst []byte) []byte {
 // in their place, it reports a raw field (meta, headers, source_address,
 // feedback_report) that holds invalid JSON as an error naming the field.
 //
-// Note that json.Marshal and a json.Encoder without SetEscapeHTML(false)
-// re-escape <, > and & in the returned bytes; call AppendJSON or
-// MarshalJSON directly to get KumoMTA's exact bytes.
+// Note that json.Marshal and a json.Encoder re-escape U+2028 and U+2029 in
+// the returned bytes, and <, > and & unless SetEscapeHTML(false); call
+// AppendJSON, this method or the package's MarshalJSON function to get
+// KumoMTA's exact bytes.
 func (r *LogRecord) MarshalJSON() ([]byte, error) {
 	if err := r.checkRaw(); err != nil {
 		return nil, err
@@ -142,7 +144,7 @@ func checkRawMap(field string, m map[string]json.RawMessage) error {
 
 func (rs Recipients) appendJSON(dst []byte) []byte {
 	if len(rs) == 1 {
-		return appendString(dst, rs[0])
+		return AppendJSONString(dst, rs[0])
 	}
 	return appendStringArray(dst, rs)
 }
@@ -159,7 +161,7 @@ func appendStringArray(dst []byte, ss []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, s)
+		dst = AppendJSONString(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -191,9 +193,9 @@ func (p *PeerAddress) appendJSON(dst []byte) []byte {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, `{"name":`...)
-	dst = appendString(dst, p.Name)
+	dst = AppendJSONString(dst, p.Name)
 	dst = append(dst, `,"addr":`...)
-	dst = appendString(dst, p.Addr)
+	dst = AppendJSONString(dst, p.Addr)
 	if p.IsSecure {
 		dst = append(dst, `,"is_secure":true`...)
 	}

@@ -46,7 +46,7 @@ func RecordHeaders(h map[string]json.RawMessage) []Header {
 // and without encoding/json: names are matched first, and only the matching
 // values are scanned (by the record decoder's scanner) and re-encoded. A
 // value that re-encodes as it is (no escapes, no RFC 2047 encoded words,
-// nothing appendString would escape) is copied.
+// nothing AppendJSONString would escape) is copied.
 func CaptureRecordHeaders(h map[string]json.RawMessage, names []string) map[string]json.RawMessage {
 	if len(names) == 0 || len(h) == 0 {
 		return make(map[string]json.RawMessage)
@@ -168,12 +168,12 @@ func appendCapturedValue(dst, body []byte, have int) []byte {
 		dst = append(dst, body...)
 		return append(dst, '"')
 	}
-	return appendString(dst, DecodeHeaderValue(unquote(body)))
+	return AppendJSONString(dst, DecodeHeaderValue(unquote(body)))
 }
 
 // copyableValue reports whether a checked JSON string body is its own
-// encoding as a captured value: it has no escapes, is valid UTF-8 without
-// U+2028 or U+2029 (which appendString escapes) and holds no "=?" that
+// encoding as a captured value: it has no escapes, is valid UTF-8 (which
+// AppendJSONString writes as it is) and holds no "=?" that
 // DecodeHeaderValue would look at.
 func copyableValue(body []byte) bool {
 	for i := 0; i < len(body); i++ {
@@ -185,8 +185,7 @@ func copyableValue(body []byte) bool {
 		case c >= utf8.RuneSelf:
 			rest := body[i:]
 			return utf8.Valid(rest) && bytes.IndexByte(rest, '\\') < 0 &&
-				!bytes.Contains(rest, []byte("=?")) &&
-				!bytes.Contains(rest, []byte("\u2028")) && !bytes.Contains(rest, []byte("\u2029"))
+				!bytes.Contains(rest, []byte("=?"))
 		}
 	}
 	return true

@@ -64,7 +64,7 @@ func TestCaptureRecordHeaders(t *testing.T) {
 		{"re-encodes escapes, bad UTF-8 and encoded words",
 			raw("A", `"\u00e9\/\ud800`+"\xff\u2028"+`"`, "B", `"=?UTF-8?q?caf=C3=A9?="`, "C", `"=\u003fUTF-8?q?=C3=A9?="`),
 			[]string{"*"},
-			map[string]string{"A": "\"é/\ufffd\ufffd\\u2028\"", "B": `"café"`, "C": `"é"`}},
+			map[string]string{"A": "\"é/\ufffd\ufffd\u2028\"", "B": `"café"`, "C": `"é"`}},
 		{"groups names equal but for case in sorted order",
 			raw("x-a", `"3"`, "X-a", `["1","2"]`, "X-A", `[]`, "X-b", `"4"`),
 			[]string{"X-A", "x-b"},

@@ -88,6 +88,9 @@ func (m mirrorTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + s + `Z"`), nil
 }
 
+// marshalNoHTML is the reference encoding: encoding/json without HTML
+// escaping, then serdeStrings for the escapes of printable characters it
+// writes (U+2028, U+2029, \ufffd, and those inside raw values).
 func marshalNoHTML(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -95,7 +98,7 @@ func marshalNoHTML(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return serdeStrings(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 func toMirror(r *LogRecord) mirrorRecord {

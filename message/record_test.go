@@ -170,29 +170,6 @@ func TestAppendJSONTimes(t *testing.T) {
 	}
 }
 
-func TestAppendJSONStringEscaping(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-	}{
-		{"leaves <, > and & alone", "<a> & b", `"<a> & b"`},
-		{"escapes quotes and backslashes", `a"b\c`, `"a\"b\\c"`},
-		{"uses short escapes for common controls", "\b\f\n\r\t", `"\b\f\n\r\t"`},
-		{"uses \\u escapes for other controls", "\x00\x1f", `"\u0000\u001f"`},
-		{"keeps DEL as is", "\x7f", "\"\x7f\""},
-		{"keeps UTF-8 as is", "Grüße ✓", `"Grüße ✓"`},
-		{"escapes the line and paragraph separators", "a\u2028b\u2029c", `"a\u2028b\u2029c"`},
-		{"replaces invalid UTF-8 with U+FFFD", "a\xffb", `"a\ufffdb"`},
-		{"replaces a truncated sequence with U+FFFD", "a\xe2\x82", `"a\ufffd\ufffd"`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := string(appendString(nil, tc.in)); got != tc.want {
-				t.Errorf("appendString(%q) = %s, want %s", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestAppendJSONOmitsEmptyTrailingFields(t *testing.T) {
 	t.Run("leaves out the five optional fields when empty", func(t *testing.T) {
 		out := string((&LogRecord{TLSPeerSubjectName: []string{}}).AppendJSON(nil))

@@ -1,15 +1,17 @@
 package template
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
+
+	"github.com/hookd/hookd/message"
 )
 
 // maxJSONDepth bounds nesting in tojson. Values built from a record are
@@ -20,8 +22,8 @@ const maxJSONDepth = 64
 // jsonWriter encodes template values the way KumoMTA's tojson filter
 // (minijinja) does: serde_json output, compact or pretty-printed, in which
 // <, >, & and ' are then written as \u003c, \u003e, \u0026 and \u0027 so
-// that the text is safe inside HTML too. Strings are otherwise escaped as
-// hookd's record encoder escapes them (message.LogRecord.AppendJSON), so
+// that the text is safe inside HTML too. Strings are otherwise written by
+// the rule of every JSON text hookd writes (message.AppendJSONString), so
 // `log_record | tojson` gives the record's own JSON with only those four
 // characters escaped.
 type jsonWriter struct {
@@ -211,47 +213,27 @@ func (w *jsonWriter) newline() {
 
 const hexDigits = "0123456789abcdef"
 
-// str writes s as a JSON string: `"` and `\` escaped, control characters
-// as \b \f \n \r \t or \u00XX, U+2028 and U+2029 escaped, invalid UTF-8 as
-// U+FFFD, and the HTML characters < > & ' as \u00XX.
+// str writes s as a JSON string: by hookd's one rule (message.AppendJSONString, serde_json's: `"`,
+// `\` and control characters escaped, everything else raw UTF-8), and then minijinja's HTML
+// escapes on top: <, >, & and the apostrophe as \u003c, \u003e, \u0026 and \u0027. In the rule's
+// output those four bytes only ever stand for themselves, so replacing them is exactly that.
 func (w *jsonWriter) str(s string) {
-	b := append(w.buf, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c == '\b':
-				b = append(b, '\\', 'b')
-			case c == '\f':
-				b = append(b, '\\', 'f')
-			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == '\'':
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+	start := len(w.buf)
+	w.buf = message.AppendJSONString(w.buf, s)
+	if !strings.ContainsAny(s, "<>&'") {
+		return
 	}
-	w.buf = append(b, '"')
+	i := start + bytes.IndexAny(w.buf[start:], "<>&'")
+	rest := append([]byte(nil), w.buf[i:]...)
+	w.buf = w.buf[:i]
+	for _, c := range rest {
+		switch c {
+		case '<', '>', '&', '\'':
+			w.buf = append(w.buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			w.buf = append(w.buf, c)
+		}
+	}
 }
 
 // appendFloat writes f as serde_json does (Rust's shortest round-trip form,

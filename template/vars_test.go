@@ -117,12 +117,21 @@ func TestAppendFloatIsSerdeJSON(t *testing.T) {
 	}
 }
 
+// TestJSONStringEscapes: tojson's strings are message.AppendJSONString's (serde_json's rule:
+// U+2028, U+2029, DEL and / raw) with only <, >, & and ' escaped on top, as minijinja does.
 func TestJSONStringEscapes(t *testing.T) {
 	w := jsonWriter{}
-	w.str("q\"b\\ \n\r\t\b\f \x01\x1f <>&' é \u2028\u2029 \xff")
-	want := `"q\"b\\ \n\r\t\b\f \u0001\u001f \u003c\u003e\u0026\u0027 é \u2028\u2029 \ufffd"`
+	w.str("q\"b\\ \n\r\t\b\f \x01\x1f <>&' é \u2028\u2029 \x7f/ 😀 \xff")
+	want := `"q\"b\\ \n\r\t\b\f \u0001\u001f \u003c\u003e\u0026\u0027 é ` + "\u2028\u2029 \x7f/ 😀 \ufffd\""
 	if string(w.buf) != want {
 		t.Errorf("got  %s\nwant %s", w.buf, want)
+	}
+	for _, s := range []string{"", "plain", "<<&&''>>", "\\u003c<", "a\u2028<b>", "\x00'\x1f&"} {
+		w := jsonWriter{buf: []byte("x")}
+		w.str(s)
+		if want := "x" + htmlSafe.Replace(string(message.AppendJSONString(nil, s))); string(w.buf) != want {
+			t.Errorf("str(%q) = %s, want %s", s, w.buf, want)
+		}
 	}
 }
 

@@ -13,8 +13,14 @@
 //
 //   - nil <-> null. Because Lua tables cannot hold nil, a JSON null inside an
 //     object makes the key vanish, and one inside an array leaves a hole.
-//   - booleans and strings map directly. Strings that are not valid UTF-8 are
-//     encoded with U+FFFD in place of each bad byte.
+//   - booleans and strings map directly; strings are written by hookd's one
+//     rule for JSON text (message.AppendJSONString: only ", \ and U+0000 to
+//     U+001F escaped, everything else raw UTF-8), as KumoMTA's serde_json
+//     writes them. A Lua string that is not valid UTF-8 is bytes to KumoMTA
+//     (mlua serialises it with serialize_bytes) and is encoded, as there, as
+//     the array of its byte values: "a\xff" as [97,255]; as an object key it
+//     is an error. (The TOML and YAML encoders write U+FFFD for each bad
+//     byte instead.) Decoding JSON, invalid UTF-8 becomes U+FFFD.
 //   - numbers: Lua numbers are float64. Whole numbers encode without a
 //     fraction (3, not 3.0); NaN and infinities cannot be encoded. Integers
 //     keep their exact value up to 2^53, the limit of float64.

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hookd/hookd/message"
 )
 
 // MaxDepth is the deepest nesting of tables (JSON arrays and objects) that
@@ -72,7 +74,7 @@ func (e *encoder) value(v lua.LValue) error {
 		}
 		e.buf = b
 	case lua.LString:
-		e.buf = appendString(e.buf, string(x))
+		e.str(string(x))
 	case *lua.LTable:
 		return e.table(x)
 	case *lua.LUserData:
@@ -88,17 +90,44 @@ func (e *encoder) userdata(ud *lua.LUserData) error {
 	if err != nil {
 		return err
 	}
-	var out bytes.Buffer
-	if e.pretty {
-		err = json.Indent(&out, raw, e.indentPrefix(), "  ")
-	} else {
-		err = json.Compact(&out, raw)
-	}
+	// Compacted with its strings by hookd's rule, then indented when pretty printing (which
+	// leaves strings alone).
+	compact, err := message.AppendCompactJSON(nil, raw)
 	if err != nil {
 		return &encodeError{reason: fmt.Sprintf("%T.LuaToJSON returned invalid JSON: %v", ud.Value, err)}
 	}
+	if !e.pretty {
+		e.buf = append(e.buf, compact...)
+		return nil
+	}
+	var out bytes.Buffer
+	_ = json.Indent(&out, compact, e.indentPrefix(), "  ") // compact is valid JSON
 	e.buf = append(e.buf, out.Bytes()...)
 	return nil
+}
+
+// str writes a Lua string as KumoMTA does (mlua serialises a Lua string that is valid UTF-8 as a
+// string, any other as bytes, which serde_json writes as an array of numbers): valid UTF-8 by
+// message.AppendJSONString, anything else as the array of its byte values, [97,255] for "a\xff".
+func (e *encoder) str(s string) {
+	if utf8.ValidString(s) {
+		e.buf = message.AppendJSONString(e.buf, s)
+		return
+	}
+	e.buf = append(e.buf, '[')
+	for i := 0; i < len(s); i++ {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if e.pretty {
+			e.newline(len(e.stack) + 1)
+		}
+		e.buf = strconv.AppendUint(e.buf, uint64(s[i]), 10)
+	}
+	if e.pretty {
+		e.newline(len(e.stack))
+	}
+	e.buf = append(e.buf, ']')
 }
 
 // marshalUserData calls the JSONMarshaler carried by ud, if any.
@@ -190,6 +219,9 @@ func (e *encoder) object(tbl *lua.LTable) error {
 	first, sawNumber := true, false
 	for k, v := tbl.Next(lua.LNil); k != lua.LNil; k, v = tbl.Next(k) {
 		key, err := keyString(k)
+		if err == nil {
+			err = textKey(key)
+		}
 		if err != nil {
 			return err
 		}
@@ -199,7 +231,7 @@ func (e *encoder) object(tbl *lua.LTable) error {
 			e.buf = append(e.buf, ',')
 		}
 		first = false
-		e.buf = appendString(e.buf, key)
+		e.buf = message.AppendJSONString(e.buf, key)
 		e.buf = append(e.buf, ':')
 		if err := e.value(v); err != nil {
 			return prependPath(err, pathKey(key))
@@ -223,11 +255,14 @@ func (e *encoder) sortedObject(tbl *lua.LTable) error {
 	}
 	e.buf = append(e.buf, '{')
 	for i, ent := range entries {
+		if err := textKey(ent.key); err != nil {
+			return err
+		}
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
 		e.newline(len(e.stack))
-		e.buf = appendString(e.buf, ent.key)
+		e.buf = message.AppendJSONString(e.buf, ent.key)
 		e.buf = append(e.buf, ": "...)
 		if err := e.value(ent.value); err != nil {
 			return prependPath(err, pathKey(ent.key))
@@ -235,6 +270,15 @@ func (e *encoder) sortedObject(tbl *lua.LTable) error {
 	}
 	e.closeContainer('}')
 	return nil
+}
+
+// textKey refuses a member name that is not valid UTF-8: a JSON key must be a string, and such a
+// Lua string is bytes (serde_json, under KumoMTA's json_encode, fails with "key must be a string").
+func textKey(key string) error {
+	if utf8.ValidString(key) {
+		return nil
+	}
+	return &encodeError{reason: fmt.Sprintf("table key %q is not valid UTF-8 and cannot be a JSON object key", key)}
 }
 
 // appendNumber writes f the way encoding/json does (shortest round-trip
@@ -259,53 +303,4 @@ func appendNumber(dst []byte, f float64) ([]byte, error) {
 		dst = dst[:len(dst)-1]
 	}
 	return dst, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string. Bytes that are not valid UTF-8
-// become U+FFFD; '<', '>' and '&' are left alone (no HTML escaping).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -22,7 +22,10 @@ func TestToJSONEncodesLuaValues(t *testing.T) {
 		{"strings escape quotes, backslashes and control bytes", `return "a\"b\\c\n\r\t\b\f\1"`, `"a\"b\\c\n\r\t\b\f\u0001"`},
 		{"non-ASCII text is kept as UTF-8", `return "héllo ✓"`, `"héllo ✓"`},
 		{"HTML characters are not escaped", `return "<a&b>"`, `"<a&b>"`},
-		{"invalid UTF-8 becomes U+FFFD", `return "a\255b"`, `"a` + "\ufffd" + `b"`},
+		{"U+2028, U+2029, DEL and / are written raw", `return "a\226\128\168b\226\128\169/\127"`, "\"a\u2028b\u2029/\x7f\""},
+		{"other controls use \\u00XX in lowercase", `return "\0\27\31"`, `"\u0000\u001b\u001f"`},
+		{"a string that is not UTF-8 is the array of its bytes", `return "a\255"`, `[97,255]`},
+		{"so is one inside a table", `return {s = "\254\255", t = {"\226\128"}}`, `{"s":[254,255],"t":[[226,128]]}`},
 		{"an empty table is an object", `return {}`, `{}`},
 		{"a sequence 1..n is an array", `return {"a", "b", "c"}`, `["a","b","c"]`},
 		{"a sequence built out of order is still an array", `local t = {}; t[3]="c"; t[1]="a"; t[2]="b"; return t`, `["a","b","c"]`},
@@ -65,6 +68,7 @@ func TestToJSONRejectsUnrepresentableValues(t *testing.T) {
 		{"odd keys are quoted in the path", `return {["a b"]={print}}`, `at ["a b"][1]`},
 		{"a coroutine is rejected", `return {co=coroutine.create(print)}`, `at .co: cannot serialise a thread`},
 		{"userdata without a Go value is rejected", `return newproxy()`, `cannot serialise userdata holding <nil>`},
+		{"a key that is not UTF-8 is rejected", `return {["a\255"]=1}`, `table key "a\xff" is not valid UTF-8`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +139,9 @@ func TestToJSONPrettySortsAndIndents(t *testing.T) {
 			"{\n  \"a\": [\n    2,\n    3\n  ],\n  \"b\": 1,\n  \"c\": {}\n}"},
 		{"number keys sort as their text", `return {[10]=1, [9]=2, x=3}`,
 			"{\n  \"10\": 1,\n  \"9\": 2,\n  \"x\": 3\n}"},
+		{"a string that is not UTF-8 is an indented array of bytes", `return {s = "a\255"}`,
+			"{\n  \"s\": [\n    97,\n    255\n  ]\n}"},
+		{"alone too", `return "\255"`, "[\n  255\n]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,6 +175,8 @@ func TestUserdataWithAMarshalerIsEncoded(t *testing.T) {
 	}{
 		{"compact output is compacted", recordValue{raw: "{ \"id\" : 1,\n \"to\": [\"a\"] }"}, false, `{"wrapped":{"id":1,"to":["a"]}}`, ""},
 		{"pretty output is re-indented", recordValue{raw: `{"id":1}`}, true, "{\n  \"wrapped\": {\n    \"id\": 1\n  }\n}", ""},
+		{"its strings follow the rule", recordValue{raw: `{"k":"\u003c\u2028\/"}`}, false, "{\"wrapped\":{\"k\":\"<\u2028/\"}}", ""},
+		{"pretty ones too", recordValue{raw: `{"k":"\u0026"}`}, true, "{\n  \"wrapped\": {\n    \"k\": \"&\"\n  }\n}", ""},
 		{"a marshaler error is reported", recordValue{err: errors.New("boom")}, false, "", "LuaToJSON: boom"},
 		{"invalid JSON from a marshaler is reported", recordValue{raw: `{"id":`}, false, "", "returned invalid JSON"},
 		{"userdata without a marshaler is rejected", 42, false, "", "cannot serialise userdata holding int"},

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hookd/hookd/message"
 )
 
 var jsonSeeds = []string{
@@ -53,6 +57,50 @@ func FuzzJSONRoundTrip(f *testing.F) {
 		pretty, err := ToJSONPretty(v1)
 		if err != nil || !json.Valid(pretty) {
 			t.Fatalf("ToJSONPretty of parsed %q: %q, %v", data, pretty, err)
+		}
+	})
+}
+
+// FuzzStringEncoding checks json_encode's strings against hookd's one rule: a Lua string that is
+// valid UTF-8 comes out as message.AppendJSONString writes it, any other as the array of its byte
+// values, and both kinds come out so inside a table, as a member name or not.
+func FuzzStringEncoding(f *testing.F) {
+	for _, s := range []string{"", "a", "<>&'/\x7f", "\u2028\u2029", "\x00\x1f\"\\", "😀", "a\xff", "\xe2\x82"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ToJSON(lua.LString(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := message.AppendJSONString(nil, s)
+		if !utf8.ValidString(s) {
+			want = []byte{'['}
+			for i := 0; i < len(s); i++ {
+				if i > 0 {
+					want = append(want, ',')
+				}
+				want = strconv.AppendUint(want, uint64(s[i]), 10)
+			}
+			want = append(want, ']')
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("ToJSON(%q) = %s, want %s", s, got, want)
+		}
+		L := newState(t)
+		tbl := L.NewTable()
+		tbl.RawSetString("k", lua.LString(s))
+		inTable, err := ToJSON(tbl)
+		if err != nil || string(inTable) != `{"k":`+string(want)+`}` {
+			t.Fatalf("ToJSON({k=%q}) = %s, %v", s, inTable, err)
+		}
+		if !utf8.ValidString(s) {
+			return
+		}
+		tbl = L.NewTable()
+		tbl.RawSetString(s, lua.LTrue)
+		if asKey, err := ToJSON(tbl); err != nil || string(asKey) != "{"+string(want)+":true}" {
+			t.Fatalf("ToJSON({[%q]=true}) = %s, %v", s, asKey, err)
 		}
 	})
 }

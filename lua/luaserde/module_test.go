@@ -29,6 +29,8 @@ func TestLuaFunctionsRoundTrip(t *testing.T) {
 	}{
 		{"json_encode is compact", `return kumo.json_encode({a={1,2}})`, `{"a":[1,2]}`},
 		{"json_encode of nothing is null", `return kumo.json_encode()`, `null`},
+		{"kumo.serde.json_encode of a string that is not UTF-8 is its bytes, as in KumoMTA", `return kumo.serde.json_encode("a\255")`, `[97,255]`},
+		{"kumo.serde.json_encode escapes no HTML and no line separator", `return kumo.serde.json_encode({"<&>'\226\128\168"})`, "[\"<&>'\u2028\"]"},
 		{"json_encode_pretty sorts keys", `return kumo.serde.json_encode_pretty({b=1,a=2})`, "{\n  \"a\": 2,\n  \"b\": 1\n}"},
 		{"json_parse then json_encode round-trips", `return kumo.json_encode(kumo.json_parse('{"x":[1,"y",true]}'))`, `{"x":[1,"y",true]}`},
 		{"toml_encode writes tables after plain keys", `return kumo.toml_encode({name="hook", batch={size=10}})`, "name = 'hook'\n\n[batch]\nsize = 10\n"},

@@ -10,12 +10,16 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd/actors"
+	"github.com/hookd/hookd/lua"
 	"github.com/hookd/hookd/message"
 )
 
 func TestDefaultLimitsAreTheActorsDefaults(t *testing.T) {
 	if DefaultLimits != Limits(actors.DefaultLimits) {
 		t.Fatalf("engine.DefaultLimits %+v, the actors use %+v", DefaultLimits, actors.DefaultLimits)
+	}
+	if DefaultLuaMemoryLimit != lua.DefaultMemoryLimit {
+		t.Fatalf("engine.DefaultLuaMemoryLimit %d, the lua package uses %d", DefaultLuaMemoryLimit, lua.DefaultMemoryLimit)
 	}
 }
 

@@ -26,7 +26,7 @@ func functions(fns map[string]Func) map[string]lua.Func {
 }
 
 // DefaultLuaMemoryLimit is the memory one Lua state may hold when Config.LuaMemoryLimit is 0.
-const DefaultLuaMemoryLimit int64 = lua.DefaultMemoryLimit
+const DefaultLuaMemoryLimit int64 = 64 << 20
 
 // DefaultLuaDeadlines returns the deadlines of calls into the policy by kind ("config",
 // "should_enqueue_log_record", "get_queue_config", "constructor", "send", "close", ...): the kinds

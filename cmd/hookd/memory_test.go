@@ -17,7 +17,8 @@ import (
 // RSS is back within 50 MiB of where it was before.
 func TestLuaMemoryLimit(t *testing.T) {
 	recv, url := webhook(t, nil)
-	node := startNodeWith(t, filepath.Join(t.TempDir(), "spool"), "testdata/hog.lua", nil, "HOOKD_TEST_WEBHOOK="+url)
+	node := startNodeWith(t, filepath.Join(t.TempDir(), "spool"), "testdata/hog.lua",
+		[]string{"--lua-deadline", "should_enqueue_log_record=2m"}, "HOOKD_TEST_WEBHOOK="+url)
 	good := mailEvents(1000, map[string]int{"Delivery": 50})
 	postRecords(t, node, "ndjson", good)
 	ctx, cancel := context.WithTimeout(t.Context(), deliveryTimeout)

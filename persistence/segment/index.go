@@ -3,7 +3,9 @@ package segment
 import (
 	"encoding/binary"
 	"math/bits"
+	"runtime"
 
+	"github.com/hookd/hookd/internal/offheap"
 	"github.com/hookd/hookd/message"
 )
 
@@ -49,15 +51,25 @@ type cell struct {
 // A million messages cost 47-59 MB instead of the ~110 MB of a Go map of the same entries; since a
 // shard resizes alone, a resize holds a second copy of 1/64 of the index rather than of all of it;
 // and a backlog that drained gives its memory back.
+//
+// The cells live outside the Go heap (internal/offheap): they hold no pointers, and on the heap a
+// million of them would let the collector's goal grow by their size again. Each table frees its
+// old cells when it resizes; the index's cleanup frees the last ones once the index is unreachable.
 type index struct {
 	shards [indexShards]table
 	n      int
+	owned  *ownedCells
 }
+
+// ownedCells are the current cells of every shard, apart from the index so that the cleanup that
+// frees them does not keep the index reachable.
+type ownedCells [indexShards][]cell
 
 // table is one shard: cells homed by the hash bits below the shard bits.
 type table struct {
 	cells []cell
 	n     int
+	own   *[]cell // this shard's place in the index's ownedCells
 }
 
 const (
@@ -69,11 +81,26 @@ const (
 )
 
 func newIndex() *index {
-	x := &index{}
+	x := &index{owned: &ownedCells{}}
 	for i := range x.shards {
-		x.shards[i].cells = make([]cell, tableMinCap)
+		t := &x.shards[i]
+		t.own = &x.owned[i]
+		t.setCells(offheap.MustMake[cell](tableMinCap))
 	}
+	runtime.AddCleanup(x, func(o *ownedCells) {
+		for i := range o {
+			offheap.Free(o[i])
+		}
+	}, x.owned)
 	return x
+}
+
+// setCells makes cells the table's, freeing the ones it replaces.
+func (x *table) setCells(cells []cell) {
+	old := x.cells
+	x.cells = cells
+	*x.own = cells
+	offheap.Free(old)
 }
 
 func hashID(id message.SpoolID) uint64 {
@@ -160,13 +187,16 @@ func (x *table) set(id message.SpoolID, s slot) {
 // resize rehashes the table into n cells.
 func (x *table) resize(n int) {
 	old := x.cells
-	x.cells = make([]cell, n)
+	x.cells = offheap.MustMake[cell](n)
 	for i := range old {
 		if old[i].s.put.seg != 0 {
 			j, _ := x.find(old[i].id)
 			x.cells[j] = old[i]
 		}
 	}
+	cells := x.cells
+	x.cells = old
+	x.setCells(cells)
 }
 
 // del removes id and shifts back the entries that probed past it, so no tombstones are needed.

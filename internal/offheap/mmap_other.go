@@ -1,0 +1,7 @@
+//go:build !unix
+
+package offheap
+
+func mapMemory(int) ([]byte, error) { return nil, nil }
+
+func unmapMemory([]byte) {}

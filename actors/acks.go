@@ -116,7 +116,7 @@ func (a *acks) rollback(routes []RoutedInsert) {
 			}
 		}
 		n := len(r.Insert.Messages)
-		a.router.Release(r.Insert.Queue, n)
+		a.router.Release(r.Insert.Queue, r.PID, n)
 		a.inserts.Release(n)
 	}
 }

@@ -243,6 +243,13 @@ type fakeHome struct {
 	arrived int
 	reaps   int
 	reap    bool
+	fenced  int
+}
+
+func (h *fakeHome) Fenced() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fenced++
 }
 
 func (h *fakeHome) Arrived(n int) {

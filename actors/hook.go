@@ -168,7 +168,7 @@ func (h *hookActor) reserve(g *group) error {
 
 func (h *hookActor) unroute(g *group) {
 	for _, r := range g.routes {
-		h.p.Router.Release(r.Insert.Queue, len(r.Insert.Messages))
+		h.p.Router.Release(r.Insert.Queue, r.PID, len(r.Insert.Messages))
 	}
 	g.routes = nil
 }

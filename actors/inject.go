@@ -29,8 +29,8 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 		if err == nil {
 			return
 		}
-		for name := range routed { // reservations of messages that never reached their queue
-			s.router.Release(name, len(byQueue[name].Messages))
+		for name, pid := range routed { // reservations of messages that never reached their queue
+			s.route.Release(name, pid, len(byQueue[name].Messages))
 		}
 	}()
 	var todo []*message.Message
@@ -58,7 +58,7 @@ func (s *System) Inject(ctx context.Context, msgs []*message.Message, peer strin
 		todo = append(todo, m)
 	}
 	for _, name := range order {
-		pid, err := s.router.Route(name, len(byQueue[name].Messages))
+		pid, err := s.route.Route(name, len(byQueue[name].Messages))
 		if err != nil {
 			return err
 		}

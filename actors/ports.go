@@ -53,12 +53,12 @@ type Sender interface {
 // Router says where a queue lives: the actor that owns it. Intake, admin and redelivery ask it, never
 // a directory directly. Route reserves the actor for n inserts the caller is about to send (the queue
 // cannot go away while they travel); a caller that will not send after all gives them back with
-// Release. Subscribers receive a QueueMoved whenever a queue gets a new actor or loses its actor.
+// Release, naming the actor it was given. Subscribers receive a QueueMoved whenever a queue gets a new actor or loses its actor.
 type Router interface {
 	Route(name string, n int) (*actor.PID, error)
 	// Recover is Route for messages the spool already holds: the node's queue limit does not apply.
 	Recover(name string, n int) (*actor.PID, error)
-	Release(name string, n int)
+	Release(name string, pid *actor.PID, n int)
 	Queues() []QueueRef
 	Subscribe(pid *actor.PID)
 	Unsubscribe(pid *actor.PID)
@@ -83,6 +83,20 @@ type QueueHome interface {
 	Arrived(n int)
 	// Reap forgets the queue unless an insert is on its way to it; true means the actor must stop.
 	Reap() bool
+	// Fenced says that a queue actor which lost its queue to another member has no session left.
+	Fenced()
+}
+
+// Owners is a cluster member's view of who owns each queue (nil on a single node).
+type Owners interface {
+	// Owns says whether this member owns the queue now.
+	Owns(queue string) bool
+	// MayDeliver says whether this member may start sessions for the queue: it owns it and no other
+	// member may still be delivering it.
+	MayDeliver(queue string) bool
+	// Owner is the handover receiver of the queue's owner when that is another member, and the epoch
+	// of the membership that says so; false when this member owns the queue or no owner is known.
+	Owner(queue string) (pid *actor.PID, epoch uint64, ok bool)
 }
 
 // Resolvers finds a policy runner to run get_queue_config for a queue: the least busy one, so that

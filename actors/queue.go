@@ -62,6 +62,8 @@ type queueActor struct {
 
 	// outcomes of this queue's attempts, for metrics
 	delivered, transient, bounced, expired uint64
+
+	retired, fenced bool // the queue moved to another member (queue_cluster.go)
 }
 
 // QueuePorts are what a queue actor uses.
@@ -81,6 +83,10 @@ type QueuePorts struct {
 	Metrics      *Metrics
 	Rand         func() float64 // uniform in [0, 1), for retry jitter
 	Log          *slog.Logger
+	// Owners and Relay are set on a cluster member: who may deliver the queue, and where its
+	// messages go when it moved to another member.
+	Owners Owners
+	Relay  Router
 }
 
 func newQueueActor(name string, p QueuePorts) *queueActor {
@@ -144,6 +150,15 @@ func (q *queueActor) Receive(c *actor.Context) {
 		}
 	case *wire.QueueStatsRequest:
 		c.Respond(q.snapshot(m.Detail, now))
+	case retireQueue:
+		q.retire(now)
+	case ownerChanged: // after looks again
+	}
+	if q.retired {
+		if q.handOff(now) {
+			c.Engine().Poison(c.PID())
+			return
+		}
 	}
 	q.after(c, now)
 }
@@ -200,7 +215,7 @@ func (q *queueActor) insert(m *wire.Insert, now time.Time) {
 		}
 		items = append(items, it)
 	}
-	if q.core == nil {
+	if q.core == nil || q.retired {
 		q.pending = append(q.pending, items...)
 		return
 	}

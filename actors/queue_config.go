@@ -59,6 +59,9 @@ func (q *queueActor) resolved(c *actor.Context, m queueResolved, now time.Time) 
 // start makes the core with the first configuration and hands it what arrived meanwhile.
 func (q *queueActor) start(cfg queue.Config, now time.Time) {
 	q.core = queue.New(cfg, q.p.Rand)
+	if q.fenceGate() { // a queue gained from a member still delivering it starts held
+		q.dest.sync(q, now)
+	}
 	pending := q.pending
 	q.pending = nil
 	q.apply(q.core.InsertMany(pending, now), now)

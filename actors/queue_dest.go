@@ -90,7 +90,9 @@ func (d *destinationLink) sync(q *queueActor, now time.Time) {
 		return
 	}
 	g, till := queue.Flowing, time.Time{}
-	if d.awaiting != 0 {
+	if q.fenceGate() {
+		g, till = queue.Paused, now.Add(time.Hour) // ownerChanged looks again
+	} else if d.awaiting != 0 {
 		g, till = queue.Paused, now.Add(time.Hour) // the verdict's arrival looks again
 	} else if d.remote != nil {
 		switch until := dueTime(d.remote.Until); {

@@ -22,6 +22,9 @@ type localRouter struct {
 
 	mu      sync.Mutex
 	refs    map[string]*queueRef
+	retired map[string]*queueRef // by actor ID: actors out of the directory still finishing their work
+	// fenced, when set (a cluster member), hears from each retired queue actor that its sessions are over.
+	fenced func(*queueRef)
 	gen     uint64 // numbers queue actors, so a queue made again after a reap never reuses an ID
 	subs    []*actor.PID
 	keep    bool // stopping: queues are no longer reaped
@@ -37,10 +40,12 @@ type queueRef struct {
 	// pending counts inserts routed to the actor and not yet received by it; a queue with inserts
 	// on their way is never reaped.
 	pending atomic.Int64
+	retired bool // out of the directory (its queue moved to another member); guarded by r.mu
 }
 
 func newLocalRouter(limit int, send Sender, spawn func(name, id string, home QueueHome) (*actor.PID, error)) *localRouter {
-	return &localRouter{limit: limit, spawn: spawn, send: send, refs: map[string]*queueRef{}}
+	return &localRouter{limit: limit, spawn: spawn, send: send, refs: map[string]*queueRef{},
+		retired: map[string]*queueRef{}}
 }
 
 // Route returns the queue's actor for n inserts, making the queue if needed (within the limit).
@@ -74,14 +79,68 @@ func (r *localRouter) route(name string, n, limit int) (*actor.PID, error) {
 	return ref.pid, nil
 }
 
-// Release gives back n routed inserts that will not be sent.
-func (r *localRouter) Release(name string, n int) {
+// Release gives back n routed inserts that will not be sent to pid.
+func (r *localRouter) Release(name string, pid *actor.PID, n int) {
 	r.mu.Lock()
 	ref := r.refs[name]
 	r.mu.Unlock()
+	if ref == nil || (pid != nil && !ref.pid.Equals(pid)) {
+		r.mu.Lock()
+		ref = nil
+		if pid != nil {
+			ref = r.retired[pid.ID]
+		}
+		r.mu.Unlock()
+	}
 	if ref != nil {
 		ref.pending.Add(-int64(n))
 	}
+}
+
+// retire takes a queue's actor out of the directory: the next Route makes a new one (or, in a
+// cluster, finds the queue elsewhere), while this one finishes what it holds and receives the
+// inserts already on their way to it. The caller holds no lock of r.
+func (r *localRouter) retire(name string) *queueRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ref := r.refs[name]
+	if ref == nil {
+		return nil
+	}
+	delete(r.refs, name)
+	ref.retired = true
+	r.retired[ref.pid.ID] = ref
+	r.moved(name, nil)
+	return ref
+}
+
+// lookup is the directory's entry for a queue, or nil.
+func (r *localRouter) lookup(name string) *queueRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refs[name]
+}
+
+// names lists the queues of the directory.
+func (r *localRouter) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.refs))
+	for name := range r.refs {
+		out = append(out, name)
+	}
+	return out
+}
+
+// retiredPIDs lists the retired actors still running.
+func (r *localRouter) retiredPIDs() []*actor.PID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*actor.PID, 0, len(r.retired))
+	for _, ref := range r.retired {
+		out = append(out, ref.pid)
+	}
+	return out
 }
 
 // Queues lists every queue and its actor.
@@ -135,15 +194,30 @@ func (r *localRouter) close(err error) {
 	r.closed, r.closing = true, err
 }
 
+// Fenced is a retired queue actor telling that none of its sessions is left.
+func (q *queueRef) Fenced() {
+	if f := q.r.fenced; f != nil {
+		f(q)
+	}
+}
+
 // Arrived is the queue actor telling that n inserts reached it.
 func (q *queueRef) Arrived(n int) { q.pending.Add(-int64(n)) }
 
 // Reap forgets the queue unless an insert is on its way to it or the node is stopping. The queue
-// actor stops once it returns true; the next message for the name makes a new queue.
+// actor stops once it returns true; the next message for the name makes a new queue. A retired
+// actor may stop as soon as nothing is on its way to it.
 func (q *queueRef) Reap() bool {
 	r := q.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if q.retired {
+		if q.pending.Load() != 0 {
+			return false
+		}
+		delete(r.retired, q.pid.ID)
+		return true
+	}
 	if r.refs[q.name] != q || q.pending.Load() != 0 || r.keep || r.closed {
 		return false
 	}

@@ -133,7 +133,7 @@ func TestRouterUnitReap(t *testing.T) {
 	if home.Reap() {
 		t.Fatal("reaped with an insert on its way")
 	}
-	rig.r.Release("q.example", 1)
+	rig.r.Release("q.example", first, 1)
 	if !home.Reap() {
 		t.Fatal("not reaped once every insert arrived or was released")
 	}

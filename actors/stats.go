@@ -19,6 +19,9 @@ type Metrics struct {
 	Sessions    atomic.Int64 // open delivery sessions now
 	Panics      atomic.Uint64
 	Interrupted atomic.Uint64 // calls into the policy stopped at their deadline
+	Forwarded   atomic.Uint64 // messages handed over to their queue's owner on another member
+	HandedIn    atomic.Uint64 // messages other members handed over to this one
+	HandedBytes atomic.Uint64 // bytes of meta and body of the messages handed over by this member
 }
 
 // Stats is a snapshot of the system's figures.

@@ -260,7 +260,7 @@ func (r *stubRouter) Recover(name string, n int) (*actor.PID, error) {
 	return r.pid(name), nil
 }
 
-func (r *stubRouter) Release(name string, n int) {
+func (r *stubRouter) Release(name string, _ *actor.PID, n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.releases = append(r.releases, stubRouteCall{name, n})

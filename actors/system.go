@@ -46,6 +46,8 @@ type Options struct {
 	IDs *message.IDGen
 	// Limits bound the queues, sessions and queued messages the node holds.
 	Limits Limits
+	// Cluster makes the node one member of a cluster (system_cluster.go); nil for a single node.
+	Cluster *ClusterOptions
 }
 
 // ErrStopped is returned for work offered to a system that is stopping.
@@ -70,7 +72,13 @@ type System struct {
 	inserts, slots, bodies *Credits
 
 	intake   *Intake
-	router   *localRouter
+	router   *localRouter // the directory of this node's queue actors
+	route    Router       // where queues are found: router itself, or the cluster's router over it
+	cluster  *clusterRouter
+	forwards *localRouter // a cluster member's forwarders
+	handover *loop
+	fwdMu    sync.Mutex
+	fwdLoops map[*loop]struct{}
 	dests    *destinations
 	runners  *runners
 	sessions *sessionSet
@@ -83,6 +91,7 @@ type System struct {
 	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
 	cancel      context.CancelFunc
 	stopping    atomic.Bool
+	leaving     atomic.Bool // a cluster member handing everything over before it stops
 	lowLogSpace atomic.Int32 // local loggers whose directory is below its free-space threshold
 }
 
@@ -98,7 +107,7 @@ func Start(opts Options) (*System, error) {
 		return nil, errors.New("actors: a policy and a spool are required")
 	}
 	opts = withDefaults(opts)
-	e, err := actor.NewEngine(actor.NewEngineConfig())
+	e, err := newEngine(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +118,17 @@ func Start(opts Options) (*System, error) {
 	s.policy.p.Store(opts.Policy)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.router = newLocalRouter(opts.Limits.MaxQueues, s.send, s.spawnQueue)
+	s.route = s.router
+	if opts.Cluster != nil {
+		s.forwards = newLocalRouter(0, s.send, s.spawnForwarder)
+		s.fwdLoops = map[*loop]struct{}{}
+		s.cluster = newClusterRouter(opts.Cluster, s.send, s.router, s.forwards)
+		s.route = s.cluster
+	}
 	s.dests = &destinations{engine: e, clock: opts.Clock, log: s.log, opts: actorOpts(s.log, &s.metrics.Panics),
 		pids: map[string]*actor.PID{}}
 	s.intake = &Intake{send: s.send, metrics: s.metrics, log: s.log, ctx: s.ctx, refuse: s.Accepting}
-	s.intake.acks = newAcks(e, s.send, s.router, s.spool, s.inserts, s.metrics)
+	s.intake.acks = newAcks(e, s.send, s.route, s.spool, s.inserts, s.metrics)
 	e.SpawnProc(s.intake.acks)
 	s.sessions = &sessionSet{s: s, live: map[*loop]struct{}{}}
 	if err := s.spawnAll(); err != nil {
@@ -186,7 +202,7 @@ func (s *System) spawnAll() error {
 	}
 	for _, cfg := range s.opts.Policy.Config().Hooks {
 		route := &hookRoute{cfg: cfg, credits: NewCredits(cfg.BackPressure), counts: &hookCounts{}}
-		ports := HookPorts{Policies: s.policy, Spool: s.spool, Router: s.router, Send: s.send, Intake: route.credits,
+		ports := HookPorts{Policies: s.policy, Spool: s.spool, Router: s.route, Send: s.send, Intake: route.credits,
 			Inserts: s.inserts, IDs: s.opts.IDs, Clock: s.opts.Clock, Metrics: s.metrics, Log: s.log, Ctx: s.ctx}
 		for i := range s.opts.HookWorkers {
 			l, err := s.loop("hook", fmt.Sprintf("%s/%d", cfg.Name, i), newHookActor(cfg, route.counts, ports))
@@ -198,7 +214,7 @@ func (s *System) spawnAll() error {
 		}
 		s.intake.hooks = append(s.intake.hooks, route)
 	}
-	return nil
+	return s.spawnHandover()
 }
 
 // spawnQueue starts a queue actor (the local router's spawn function).
@@ -206,6 +222,9 @@ func (s *System) spawnQueue(name, id string, home QueueHome) (*actor.PID, error)
 	p := QueuePorts{Home: home, Store: s.spool, Resolvers: s.runners, Sessions: s.sessions, Destinations: s.dests,
 		Recorder: s.recorder.pid, Admin: s.admin, Send: s.send, Clock: s.opts.Clock, Inserts: s.inserts,
 		Slots: s.slots, Bodies: s.bodies, Metrics: s.metrics, Rand: s.jitter, Log: s.log}
+	if s.cluster != nil {
+		p.Owners, p.Relay = s.cluster, s.cluster
+	}
 	opts := append([]actor.OptFunc{actor.WithID(id)}, actorOpts(s.log, &s.metrics.Panics)...)
 	return s.engine.Spawn(func() actor.Receiver { return newQueueActor(name, p) }, "queue", opts...), nil
 }
@@ -220,7 +239,7 @@ type sessionSet struct {
 // Start starts a session for a queue.
 func (ss *sessionSet) Start(spec SessionSpec) (*actor.PID, error) {
 	s := ss.s
-	p := SessionPorts{States: s.pool, Loader: s.spool, Router: s.router, Slots: s.slots, Emitter: s.intake,
+	p := SessionPorts{States: s.pool, Loader: s.spool, Router: s.route, Slots: s.slots, Emitter: s.intake,
 		Send: s.send, Clock: s.opts.Clock, Metrics: s.metrics, Log: s.log, Ctx: s.ctx, Node: s.opts.NodeID,
 		LocalLogs: s.intake.HasLocalLogs()}
 	l, err := s.loop("session", spec.QueuePID.ID+"/"+strconv.FormatUint(uint64(spec.Session), 10), newSessionActor(spec, p))
@@ -265,7 +284,7 @@ func (s *System) recover() error {
 	send := func(name string) {
 		msgs := pending[name]
 		delete(pending, name)
-		pid, err := s.router.Recover(name, len(msgs)) // what the spool holds is taken whatever the limits
+		pid, err := s.route.Recover(name, len(msgs)) // what the spool holds is taken whatever the limits
 		if err != nil {
 			failed = err
 			return
@@ -309,7 +328,7 @@ func (s *System) Reload(p *lua.Policy) {
 
 // Accepting returns nil while the system takes new work, else why not.
 func (s *System) Accepting() error {
-	if s.stopping.Load() {
+	if s.stopping.Load() || s.leaving.Load() {
 		return ErrStopped
 	}
 	if s.lowLogSpace.Load() > 0 {
@@ -412,6 +431,7 @@ func (s *System) Stop(ctx context.Context) error {
 	for _, ref := range s.router.Queues() {
 		waitDone(ctx, s.engine.Poison(ref.PID))
 	}
+	s.stopCluster(ctx)
 	s.sessions.wait(ctx)
 	s.dests.stop(ctx)
 	if s.recorder != nil {

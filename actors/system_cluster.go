@@ -1,0 +1,122 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+)
+
+// A System that is one member of a cluster (Options.Cluster): the wiring of its cluster router, its
+// forwarders and its handover receiver, and what the membership tells it.
+
+// handoverTimeout bounds the wait for an owner's answer to a handover.
+const handoverTimeout = 10 * time.Second
+
+func newEngine(opts Options) (*actor.Engine, error) {
+	if opts.Cluster != nil {
+		if opts.Cluster.Engine == nil {
+			return nil, errors.New("actors: a cluster member needs the engine of its remote")
+		}
+		return opts.Cluster.Engine, nil
+	}
+	return actor.NewEngine(actor.NewEngineConfig())
+}
+
+// spawnForwarder starts a forwarder (the forwards directory's spawn function).
+func (s *System) spawnForwarder(name, id string, home QueueHome) (*actor.PID, error) {
+	p := ForwardPorts{Home: home, Owners: s.cluster, Router: s.cluster, Loader: s.spool, Store: s.spool,
+		Inserts: s.inserts, Metrics: s.metrics, Send: s.send, Clock: s.opts.Clock, Log: s.log,
+		Self: s.opts.Cluster.Self.ID, Timeout: handoverTimeout}
+	l, err := s.loop("forward", id, newForwarder(name, p))
+	if err != nil {
+		return nil, err
+	}
+	s.fwdMu.Lock()
+	s.fwdLoops[l] = struct{}{}
+	s.fwdMu.Unlock()
+	go func() {
+		<-l.Done()
+		s.fwdMu.Lock()
+		delete(s.fwdLoops, l)
+		s.fwdMu.Unlock()
+	}()
+	return l.pid, nil
+}
+
+// spawnHandover starts the handover receiver of a cluster member.
+func (s *System) spawnHandover() error {
+	if s.cluster == nil {
+		return nil
+	}
+	l, err := s.loop(HandoverKind, HandoverID, &handoverReceiver{p: HandoverPorts{Owners: s.cluster, Spool: s.spool,
+		Router: s.cluster, Send: s.send, Metrics: s.metrics, Accepting: s.Accepting, Log: s.log}})
+	if err != nil {
+		return err
+	}
+	s.handover = l
+	return nil
+}
+
+// ApplyMembers takes the live members of the cluster, this one included, as the membership reports
+// them. Queues whose owner changed move.
+func (s *System) ApplyMembers(members []Member) {
+	if s.cluster != nil {
+		s.cluster.apply(members)
+		s.log.Info("cluster membership", "member", s.opts.Cluster.Self.ID, "view", s.cluster.describe())
+	}
+}
+
+// PeerReleased takes another member's word that it released a view of the membership.
+func (s *System) PeerReleased(peer string, view uint64) {
+	if s.cluster != nil {
+		s.cluster.peerReleased(peer, view)
+	}
+}
+
+// Leave hands everything this member holds to the other members and returns once they have it (no
+// message left here), or with ctx's error. Intake is refused from the start.
+func (s *System) Leave(ctx context.Context) error {
+	if s.cluster == nil {
+		return nil
+	}
+	s.leaving.Store(true)
+	s.cluster.leave()
+	for s.metrics.Queued.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("leaving the cluster with %d messages not handed over (they stay in the spool): %w",
+				s.metrics.Queued.Load(), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// ActorEngine is the actor engine (its remote is the cluster's transport).
+func (s *System) ActorEngine() *actor.Engine { return s.engine }
+
+// stopCluster stops the forwarders, the queue actors still handing over and the handover receiver.
+func (s *System) stopCluster(ctx context.Context) {
+	if s.cluster == nil {
+		return
+	}
+	s.forwards.close(ErrStopped)
+	for _, pid := range s.router.retiredPIDs() {
+		waitDone(ctx, s.engine.Poison(pid))
+	}
+	s.fwdMu.Lock()
+	loops := make([]*loop, 0, len(s.fwdLoops))
+	for l := range s.fwdLoops {
+		loops = append(loops, l)
+	}
+	s.fwdMu.Unlock()
+	for _, l := range loops {
+		stopLoop(ctx, l)
+	}
+	if s.handover != nil {
+		stopLoop(ctx, s.handover)
+	}
+}

@@ -24,7 +24,7 @@ type localRouter struct {
 	refs    map[string]*queueRef
 	retired map[string]*queueRef // by actor ID: actors out of the directory still finishing their work
 	// fenced, when set (a cluster member), hears from each retired queue actor that its sessions are over.
-	fenced func(*queueRef)
+	fenced  func(*queueRef)
 	gen     uint64 // numbers queue actors, so a queue made again after a reap never reuses an ID
 	subs    []*actor.PID
 	keep    bool // stopping: queues are no longer reaped

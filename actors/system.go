@@ -91,7 +91,7 @@ type System struct {
 	ctx         context.Context // lives until Stop; blocking waits inside the engine use it
 	cancel      context.CancelFunc
 	stopping    atomic.Bool
-	leaving     atomic.Bool // a cluster member handing everything over before it stops
+	leaving     atomic.Bool  // a cluster member handing everything over before it stops
 	lowLogSpace atomic.Int32 // local loggers whose directory is below its free-space threshold
 }
 

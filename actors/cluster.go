@@ -199,6 +199,18 @@ func (c *clusterRouter) peerReleased(peer string, view uint64) {
 	}
 }
 
+// alone says whether no other member is live.
+func (c *clusterRouter) alone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.table.View().Members {
+		if m.ID != c.self {
+			return false
+		}
+	}
+	return true
+}
+
 // describe is the membership as this member sees it, for logs and the admin API.
 func (c *clusterRouter) describe() string {
 	c.mu.Lock()

@@ -77,14 +77,15 @@ func (s *System) PeerReleased(peer string, view uint64) {
 }
 
 // Leave hands everything this member holds to the other members and returns once they have it (no
-// message left here), or with ctx's error. Intake is refused from the start.
+// message left here), or with ctx's error. Intake is refused from the start. A member with no other
+// member left keeps what it holds in its spool, as a single node does.
 func (s *System) Leave(ctx context.Context) error {
 	if s.cluster == nil {
 		return nil
 	}
 	s.leaving.Store(true)
 	s.cluster.leave()
-	for s.metrics.Queued.Load() > 0 {
+	for s.metrics.Queued.Load() > 0 && !s.cluster.alone() {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("leaving the cluster with %d messages not handed over (they stay in the spool): %w",

@@ -74,6 +74,9 @@ type Config struct {
 	// Limits bound the queues, sessions and queued messages the node holds (DefaultLimits for zero
 	// fields). Work past them is refused with ErrQueueFull or ErrTooManyQueues.
 	Limits Limits
+	// Cluster makes the engine one member of a cluster of hookd nodes (ClusterConfig); nil runs a
+	// single node.
+	Cluster *ClusterConfig
 
 	// spool, when set (by this package's tests), is used instead of opening one.
 	spool persistence.Spool
@@ -89,6 +92,7 @@ type Engine struct {
 	spool    persistence.Spool
 	spoolDir string
 	registry *prometheus.Registry
+	cluster  *clusterNode
 }
 
 // New loads the policy and runs its pre_init and init events. Errors read "FILE:LINE: reason".
@@ -175,13 +179,33 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sys, err := actors.Start(actors.Options{Policy: e.policy, Spool: spool, Clock: e.cfg.Clock,
+	opts := actors.Options{Policy: e.policy, Spool: spool, Clock: e.cfg.Clock,
 		Logger: e.cfg.Logger, NodeID: e.cfg.NodeID, HookWorkers: e.cfg.HookWorkers,
-		Limits: actors.Limits(e.cfg.Limits)})
+		Limits: actors.Limits(e.cfg.Limits)}
+	var node *clusterNode
+	incarnation := uint64(time.Now().UnixNano())
+	if e.cfg.Cluster != nil {
+		if node, err = newClusterNode(*e.cfg.Cluster); err != nil {
+			return errors.Join(err, spool.Close())
+		}
+		opts.Cluster = node.options(incarnation)
+	}
+	sys, err := actors.Start(opts)
 	if err != nil {
+		if node != nil {
+			node.stop()
+		}
 		return errors.Join(err, spool.Close())
 	}
-	e.sys, e.spool, e.spoolDir = sys, spool, where
+	if node != nil {
+		if err := node.join(ctx, e, sys, incarnation); err != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			node.stop()
+			return errors.Join(err, sys.Stop(stopCtx), spool.Close())
+		}
+	}
+	e.sys, e.spool, e.spoolDir, e.cluster = sys, spool, where, node
 	e.registry = e.newRegistry()
 	return ctx.Err()
 }
@@ -314,11 +338,17 @@ func (e *Engine) QueuesDetail(ctx context.Context) []QueueStats {
 // Queued messages stay in the spool. ctx bounds how long it waits.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
-	sys, spool := e.sys, e.spool
+	sys, spool, node := e.sys, e.spool, e.cluster
 	e.mu.Unlock()
 	var err error
+	if sys != nil && node != nil {
+		err = node.leave(ctx, sys)
+	}
 	if sys != nil {
-		err = sys.Stop(ctx)
+		err = errors.Join(err, sys.Stop(ctx))
+	}
+	if node != nil {
+		node.stop()
 	}
 	if spool != nil {
 		err = errors.Join(err, spool.Close())

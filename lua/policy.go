@@ -2,6 +2,8 @@ package lua
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,6 +83,7 @@ func (o *Options) deadline(kind string) time.Duration {
 // Build Lua states for it with NewState; each state is owned by one goroutine at a time.
 type Policy struct {
 	name   string
+	hash   string // of the script's text
 	dir    string
 	proto  *glua.FunctionProto
 	opts   Options
@@ -116,8 +119,9 @@ func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p := &Policy{name: name, dir: filepath.Dir(name), proto: proto, opts: opts, config: &config.Policy{},
-		log: opts.Logger}
+	sum := sha256.Sum256(src)
+	p := &Policy{name: name, hash: hex.EncodeToString(sum[:8]), dir: filepath.Dir(name), proto: proto, opts: opts,
+		config: &config.Policy{}, log: opts.Logger}
 	s, err := p.newState(true)
 	if err != nil {
 		return nil, err
@@ -133,6 +137,10 @@ func LoadSource(name string, src []byte, opts Options) (*Policy, error) {
 	}
 	return p, nil
 }
+
+// Hash identifies the script's text (the first 16 hex digits of its SHA-256): cluster members must
+// run the same policy. Modules it requires are not part of it.
+func (p *Policy) Hash() string { return p.hash }
 
 // Handles reports whether the script registers a handler for the event (kumo.on).
 func (p *Policy) Handles(event string) bool { return p.events[event] }

@@ -84,6 +84,7 @@ type child struct {
 	stdout syncBuffer
 	stderr syncBuffer
 	exited chan struct{} // closed once the process has exited and its output is read
+	addr   chan string   // the "listening on" line's URL
 }
 
 // startNode starts `hookd run --policy policy --http 127.0.0.1:0` with env added to the test's
@@ -103,12 +104,20 @@ func startNodeOn(t *testing.T, spoolDir, policy string, env ...string) *child {
 // startNodeWith is startNodeOn with extra flags for `hookd run`.
 func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ...string) *child {
 	t.Helper()
+	c := spawnNode(t, spoolDir, policy, flags, env...)
+	c.waitListening(t)
+	return c
+}
+
+// spawnNode starts `hookd run` as startNodeWith does, without waiting for it to listen.
+func spawnNode(t *testing.T, spoolDir, policy string, flags []string, env ...string) *child {
+	t.Helper()
 	abs, err := filepath.Abs(policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	c := &child{exited: make(chan struct{})}
+	c := &child{exited: make(chan struct{}), addr: make(chan string, 1)}
 	args := append([]string{"run", "--policy", abs, "--http", "127.0.0.1:0",
 		"--spool", spoolDir, "--log-level", "warn", "--drain-timeout", "5s"}, flags...)
 	c.cmd = exec.Command(hookdBin, args...)
@@ -122,7 +131,6 @@ func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ..
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("starting hookd run: %v", err)
 	}
-	addr := make(chan string, 1)
 	go func() {
 		defer close(c.exited)
 		sc := bufio.NewScanner(pipe)
@@ -131,7 +139,7 @@ func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ..
 			fmt.Fprintln(&c.stdout, line)
 			if _, url, ok := strings.Cut(line, "listening on "); ok {
 				select {
-				case addr <- strings.TrimSpace(url):
+				case c.addr <- strings.TrimSpace(url):
 				default:
 				}
 			}
@@ -150,8 +158,14 @@ func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ..
 			t.Logf("hookd run stdout:\n%s\nstderr:\n%s", c.stdout.String(), c.stderr.String())
 		}
 	})
+	return c
+}
+
+// waitListening waits for the line that tells the node's address.
+func (c *child) waitListening(t *testing.T) {
+	t.Helper()
 	select {
-	case c.url = <-addr:
+	case c.url = <-c.addr:
 	case <-c.exited:
 		t.Fatalf("hookd run exited before listening: %s\n%s", c.cmd.ProcessState, c.stderr.String())
 	case <-time.After(15 * time.Second):
@@ -165,7 +179,6 @@ func startNodeWith(t *testing.T, spoolDir, policy string, flags []string, env ..
 	if !strings.HasPrefix(c.url, "http://127.0.0.1:") {
 		t.Fatalf("hookd run listens on %q; want a loopback address", c.url)
 	}
-	return c
 }
 
 // terminate sends SIGTERM and returns the exit code once the process is gone.

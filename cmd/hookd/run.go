@@ -44,7 +44,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		"config, should_enqueue_log_record, get_queue_config, get_egress_path_config, constructor, send, close, filter_event)")
 	luaMemory := fs.Int("lua-memory", int(engine.DefaultLuaMemoryLimit>>20),
 		"MiB one Lua state may hold; a call past it is stopped and its state rebuilt (0: no bound)")
+	var cf clusterFlags
+	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	clusterCfg, err := cf.config(os.Hostname)
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd run:", err)
 		return 2
 	}
 	if *policy == "" {
@@ -58,7 +65,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// --spool wins over kumo.define_spool, which wins over ./hookd-data.
 	eng, err := engine.New(engine.Config{Policy: *policy, Logger: log, SpoolDir: *spool, DefaultSpoolDir: "./hookd-data",
-		LuaDeadlines: deadlines, LuaMemoryLimit: memoryLimit(*luaMemory), Limits: limits})
+		LuaDeadlines: deadlines, LuaMemoryLimit: memoryLimit(*luaMemory), Limits: limits, Cluster: clusterCfg})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -102,6 +109,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log.Info("hookd running", "policy", *policy, "spool", eng.SpoolDir(), "hooks", len(cfg.Hooks))
 	fmt.Fprintf(stdout, "hookd: listening on http://%s\n", ln.Addr())
 
+	var failed error
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -112,6 +120,10 @@ wait:
 			break wait
 		case err := <-served:
 			log.Error("HTTP server failed", "error", err)
+			break wait
+		case err := <-eng.Failed():
+			fmt.Fprintln(stderr, err)
+			failed = err
 			break wait
 		case <-hup:
 			if err := eng.Reload(); err != nil {
@@ -128,6 +140,9 @@ wait:
 	err = errors.Join(srv.Shutdown(sctx), eng.Stop(sctx))
 	if err != nil {
 		log.Error("stopped with work unfinished", "error", err)
+		return 1
+	}
+	if failed != nil {
 		return 1
 	}
 	st := eng.Stats()

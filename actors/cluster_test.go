@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/remote"
 
 	"github.com/hookd/hookd/clock"
 	"github.com/hookd/hookd/lua"
+	"github.com/hookd/hookd/membership"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/ownership"
 	"github.com/hookd/hookd/persistence"
@@ -148,8 +148,7 @@ func (m *member) start(t *testing.T, url string) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m.addr = freeAddr(t)
-	r := remote.New(m.addr, remote.NewConfig())
-	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
+	e, r, err := membership.NewEngine(m.addr, remote.NewConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestFifoMatchesASlice(t *testing.T) {
 			q.pushFront(entry{due: -next})
 			model = append([]entry{{due: -next}}, model...)
 		default:
-			for k := 1 + r.IntN(400); k > 0 && len(model) > 0; k-- {
+			for k := 1 + r.IntN(400*fifoBlock/1024); k > 0 && len(model) > 0; k-- {
 				if got := q.pop(); got != model[0] {
 					t.Fatalf("step %d: popped %v, want %v", step, got, model[0])
 				}

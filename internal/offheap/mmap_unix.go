@@ -8,7 +8,6 @@ func mapMemory(size int) ([]byte, error) {
 	return syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 }
 
-func unmapMemory(mem []byte) {
-	// Munmap fails only for a range that was not mapped, which Free's contract excludes.
-	_ = syscall.Munmap(mem)
-}
+// unmapMemory reports whether mem was a mapping and is now gone. syscall.Munmap refuses a slice
+// that syscall.Mmap did not return (one from the Go heap), which Free's contract excludes anyway.
+func unmapMemory(mem []byte) bool { return syscall.Munmap(mem) == nil }

@@ -15,6 +15,7 @@ package offheap
 import (
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -32,6 +33,7 @@ func Make[T any](n int) ([]T, error) {
 	if err != nil || mem == nil {
 		return make([]T, n), nil
 	}
+	live.Add(1)
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n), nil
 }
 
@@ -52,8 +54,17 @@ func Free[T any](s []T) {
 	if size < minMapped || cap(s) == 0 {
 		return
 	}
-	unmapMemory(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:cap(s)]))), size))
+	if unmapMemory(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:cap(s)]))), size)) {
+		live.Add(-1)
+	}
 }
+
+// live counts the mappings made and not yet freed.
+var live atomic.Int64
+
+// Live is the number of slices mapped by Make and not yet given back with Free: for tests that
+// check their owners free what they map.
+func Live() int64 { return live.Load() }
 
 // minMapped is the smallest allocation mapped from the system; smaller ones stay on the Go heap,
 // where a page of their own would waste more than the collector's goal costs.

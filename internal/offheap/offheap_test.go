@@ -74,3 +74,23 @@ func TestFreeHeapSlice(t *testing.T) {
 	Free(big)
 	big[0].n = 7
 }
+
+// Live counts what Make mapped and Free has not given back; heap slices count for nothing.
+func TestLive(t *testing.T) {
+	before := Live()
+	small := MustMake[plain](4)
+	big := MustMake[plain](1 << 16)
+	mapped := Live() - before
+	if mapped != 0 && mapped != 1 { // 0 where memory is not mapped
+		t.Fatalf("one large and one small slice made: %d mappings", mapped)
+	}
+	Free(small)
+	Free(make([]plain, 1<<16)) // not from Make: not counted
+	if Live()-before != mapped {
+		t.Fatalf("freeing slices from the Go heap changed the count to %d", Live()-before)
+	}
+	Free(big)
+	if Live() != before {
+		t.Fatalf("%d mappings left after Free", Live()-before)
+	}
+}

@@ -3,6 +3,9 @@ package wire
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/anthdm/hollywood/remote"
@@ -14,8 +17,24 @@ import (
 // files are every .proto of the package: a message added to any of them is covered by the tests.
 // (A function: the descriptors are set by the generated init functions, after package variables.)
 func files() []protoreflect.FileDescriptor {
-	return []protoreflect.FileDescriptor{File_stored_proto, File_intake_proto, File_session_proto,
-		File_outcome_proto, File_handover_proto, File_admin_proto}
+	var out []protoreflect.FileDescriptor
+	protoregistry.GlobalFiles.RangeFilesByPackage("hookd.wire.v1", func(f protoreflect.FileDescriptor) bool {
+		out = append(out, f)
+		return true
+	})
+	slices.SortFunc(out, func(a, b protoreflect.FileDescriptor) int { return strings.Compare(a.Path(), b.Path()) })
+	return out
+}
+
+// TestEveryFileIsWalked keeps files() honest: it finds every .proto of the package.
+func TestEveryFileIsWalked(t *testing.T) {
+	protos, err := filepath.Glob("*.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := files(); len(got) != len(protos) || len(protos) == 0 {
+		t.Fatalf("files() finds %d descriptors for the %d .proto files %v", len(got), len(protos), protos)
+	}
 }
 
 // messages lists every message type the package declares, nested ones included.

@@ -83,13 +83,11 @@ func (f *forwarder) Receive(l *loopCtx, msgs []actor.Envelope) {
 			f.insert(m)
 		case retireForward:
 			f.retired = true
+			f.cancelRetry()
 		case forwardRetry:
 			f.retry = nil
-		case ownerChanged:
-			if f.retry != nil { // the owner may be reachable now
-				f.retry.Stop()
-				f.retry = nil
-			}
+		case ownerChanged: // the owner may be another, or reachable now
+			f.cancelRetry()
 		case forwardIdleCheck:
 			if m.seq == f.idleSeq && len(f.items) == 0 && f.p.Home.Reap() {
 				l.Stop()
@@ -250,6 +248,13 @@ func (f *forwarder) wait() {
 	}
 	pid, send := f.self, f.p.Send
 	f.retry = f.p.Clock.AfterFunc(handoverRetry, func() { send.Send(pid, forwardRetry{}) })
+}
+
+func (f *forwarder) cancelRetry() {
+	if f.retry != nil {
+		f.retry.Stop()
+		f.retry = nil
+	}
 }
 
 func (f *forwarder) armIdle() {

@@ -42,6 +42,12 @@ type queueUnitRig struct {
 
 func queueUnitStart(t *testing.T) *queueUnitRig {
 	t.Helper()
+	return queueUnitStartWith(t, nil)
+}
+
+// queueUnitStartWith is queueUnitStart with the ports changed by with before the queue starts.
+func queueUnitStartWith(t *testing.T, with func(*QueuePorts)) *queueUnitRig {
+	t.Helper()
 	e := fakeEngine(t)
 	r := &queueUnitRig{e: e, clock: clock.NewFake(fakeT0), send: &fakeSender{e: e}, store: &fakeStore{},
 		home: &fakeHome{}, ids: message.NewIDGen([6]byte{3, 3, 3, 3, 3, 3})}
@@ -54,6 +60,9 @@ func queueUnitStart(t *testing.T) *queueUnitRig {
 		Sessions: r.sessions, Destinations: r.dests, Recorder: r.recorder.pid, Admin: admin.NewRegistry(),
 		Send: r.send, Clock: r.clock, Inserts: NewCredits(100), Slots: NewCredits(10), Bodies: NewCredits(1 << 20),
 		Metrics: &Metrics{}, Rand: func() float64 { return 0.5 }, Log: fakeLog}
+	if with != nil {
+		with(&r.ports)
+	}
 	ports := r.ports
 	r.pid = e.Spawn(func() actor.Receiver { return newQueueActor(queueUnitName, ports) }, "queue",
 		actor.WithID(queueUnitName), actor.WithMaxRestarts(0))

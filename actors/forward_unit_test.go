@@ -160,10 +160,12 @@ func TestForwarderUnitRefusedKeepsAndRetries(t *testing.T) {
 	if n := len(r.store.Deletes()); n != 0 {
 		t.Fatalf("%d deletes after a refused handover", n)
 	}
-	r.clock.Advance(handoverRetry)
-	fakeExpect[*wire.Handover](t, r.owner, "the retry")
-	r.clock.Advance(handoverRetry)
-	fakeExpect[*wire.Handover](t, r.owner, "the second retry")
+	for _, what := range []string{"the retry", "the second retry"} {
+		// the idle timer armed at start, and the retry timer
+		eventually(t, "the retry timer is armed", func() bool { return r.clock.Pending() == 2 })
+		r.clock.Advance(handoverRetry)
+		fakeExpect[*wire.Handover](t, r.owner, what)
+	}
 	eventually(t, "deleted once the owner has it", func() bool { return len(r.store.Deletes()) == 1 })
 }
 

@@ -23,7 +23,9 @@ func queueClusterStart(t *testing.T, owners *fakeOwners) (*queueUnitRig, *relayR
 // which the cluster's router takes out of its directory when it retires it).
 type relayRouter struct{ stubRouter }
 
-func (r *relayRouter) forwarder(name string) *actor.PID { return actor.NewPID("local", "forward/"+name) }
+func (r *relayRouter) forwarder(name string) *actor.PID {
+	return actor.NewPID("local", "forward/"+name)
+}
 
 func (r *relayRouter) Recover(name string, n int) (*actor.PID, error) {
 	_, _ = r.stubRouter.Recover(name, n)

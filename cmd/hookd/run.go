@@ -95,7 +95,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := eng.Start(ctx); err != nil {
-		fmt.Fprintln(stderr, "hookd run:", err)
+		if msg := err.Error(); strings.HasPrefix(msg, "hookd: ") {
+			fmt.Fprintln(stderr, msg) // already says where it comes from
+		} else {
+			fmt.Fprintln(stderr, "hookd run:", msg)
+		}
 		return 1
 	}
 	token, err := adminToken(*tokenFile)

@@ -37,11 +37,13 @@ type clusterRouter struct {
 	retiring map[*queueRef]struct{} // retired queue actors whose sessions are not all over yet
 	released uint64                 // the last view this member told the others it released
 	release  func(view uint64)
+	changed  chan struct{} // closed and replaced at each change of the membership
 }
 
 func newClusterRouter(opts *ClusterOptions, send Sender, queues, forwards *localRouter) *clusterRouter {
 	c := &clusterRouter{self: opts.Self.ID, send: send, table: ownership.New(opts.Self), addrs: map[string]string{},
-		queues: queues, forwards: forwards, retiring: map[*queueRef]struct{}{}, release: opts.Release}
+		queues: queues, forwards: forwards, retiring: map[*queueRef]struct{}{}, release: opts.Release,
+		changed: make(chan struct{})}
 	queues.fenced = c.fenced
 	return c
 }
@@ -137,8 +139,17 @@ func (c *clusterRouter) leave() {
 	c.reassign()
 }
 
+// Changed is closed at the next change of the membership.
+func (c *clusterRouter) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
 // reassign retires what moved and tells everything else to look again. The caller holds c.mu.
 func (c *clusterRouter) reassign() {
+	close(c.changed)
+	c.changed = make(chan struct{})
 	for _, name := range c.queues.names() {
 		if c.table.Owns(name) {
 			if ref := c.queues.lookup(name); ref != nil {

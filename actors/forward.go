@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -46,6 +47,7 @@ type forwarder struct {
 	idle    clock.Timer
 	idleSeq uint64
 	self    *actor.PID
+	suspect string // the address of an owner whose last handover got no answer
 }
 
 // ForwardPorts are what a forwarder uses.
@@ -62,6 +64,8 @@ type ForwardPorts struct {
 	Log     *slog.Logger
 	Self    string        // this member's ID, the handover's From
 	Timeout time.Duration // how long to wait for the owner's answer
+	// Reachable probes an address that did not answer before another handover is sent to it.
+	Reachable func(addr string) bool
 }
 
 type (
@@ -182,11 +186,15 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 		return true
 	}
 	batch := f.items[:n]
+	if f.suspect == pid.Address && !f.p.Reachable(pid.Address) {
+		return false // still unreachable: sending would only stall the transport (ARCHITECTURE.md)
+	}
 	msg := &wire.Handover{Queue: f.name, Epoch: epoch, Messages: batch, From: f.p.Self}
-	res, err := l.Engine().Request(pid, msg, f.p.Timeout).Result()
+	res, err := f.await(l.Engine().Request(pid, msg, f.p.Timeout))
 	done, _ := res.(*wire.HandoverDone)
 	switch {
 	case err != nil:
+		f.suspect = pid.Address
 		f.p.Log.Warn("handing messages over to their queue's owner", "queue", f.name, "owner", pid.Address,
 			"messages", n, "error", err)
 		return false
@@ -198,6 +206,7 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 			"code", done.Code.String(), "error", done.Error)
 		return false
 	}
+	f.suspect = ""
 	for _, s := range batch {
 		f.p.Metrics.HandedBytes.Add(uint64(len(s.Meta) + len(s.Body)))
 		if id, err := spoolID(s.Id); err == nil {
@@ -212,6 +221,32 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 	f.p.Metrics.Queued.Add(-int64(n))
 	f.p.Metrics.Forwarded.Add(uint64(n))
 	return true
+}
+
+// errMembershipChanged abandons the wait for an owner's answer: the membership changed meanwhile, and
+// the owner may be gone. Its answer no longer matters; the messages stay here and go to whoever owns
+// the queue now (should the old owner have stored them anyway, they are delivered twice: the
+// at-least-once of a membership change).
+var errMembershipChanged = errors.New("the membership changed while waiting for the answer")
+
+// await waits for the answer to a handover, or until the membership changes.
+func (f *forwarder) await(resp *actor.Response) (any, error) {
+	changed := f.p.Owners.Changed()
+	type answer struct {
+		res any
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		res, err := resp.Result()
+		got <- answer{res, err}
+	}()
+	select {
+	case a := <-got:
+		return a.res, a.err
+	case <-changed:
+		return nil, errMembershipChanged
+	}
 }
 
 // relayHome gives everything to the local queue: this member owns the queue again.

@@ -42,6 +42,8 @@ func (o *fakeOwners) Owner(string) (*actor.PID, uint64, bool) {
 	return o.owner, o.epoch, o.owner != nil && !o.owns
 }
 
+func (o *fakeOwners) Changed() <-chan struct{} { return nil }
+
 func (o *fakeOwners) set(owns bool, owner *actor.PID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -88,7 +90,7 @@ func forwardStart(t *testing.T, stored ...*persistence.Entry) *forwardRig {
 	r.owners = &fakeOwners{owner: r.owner.pid, epoch: 7}
 	p := ForwardPorts{Home: r.home, Owners: r.owners, Router: r.router, Loader: r.loader, Store: r.store,
 		Inserts: r.inserts, Metrics: r.metrics, Send: r.send, Clock: r.clock, Log: stubLogger(), Self: "m1",
-		Timeout: 5 * time.Second}
+		Timeout: 5 * time.Second, Reachable: func(string) bool { return true }}
 	r.pid = stubStartLoop(t, e, "forward", "unit.webhook#1", newForwarder("unit.webhook", p)).pid
 	return r
 }

@@ -97,6 +97,8 @@ type Owners interface {
 	// Owner is the handover receiver of the queue's owner when that is another member, and the epoch
 	// of the membership that says so; false when this member owns the queue or no owner is known.
 	Owner(queue string) (pid *actor.PID, epoch uint64, ok bool)
+	// Changed is closed at the next change of the membership.
+	Changed() <-chan struct{}
 }
 
 // Resolvers finds a policy runner to run get_queue_config for a queue: the least busy one, so that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -29,7 +30,7 @@ func newEngine(opts Options) (*actor.Engine, error) {
 func (s *System) spawnForwarder(name, id string, home QueueHome) (*actor.PID, error) {
 	p := ForwardPorts{Home: home, Owners: s.cluster, Router: s.cluster, Loader: s.spool, Store: s.spool,
 		Inserts: s.inserts, Metrics: s.metrics, Send: s.send, Clock: s.opts.Clock, Log: s.log,
-		Self: s.opts.Cluster.Self.ID, Timeout: handoverTimeout}
+		Self: s.opts.Cluster.Self.ID, Timeout: handoverTimeout, Reachable: reachable}
 	l, err := s.loop("forward", id, newForwarder(name, p))
 	if err != nil {
 		return nil, err
@@ -44,6 +45,16 @@ func (s *System) spawnForwarder(name, id string, home QueueHome) (*actor.PID, er
 		s.fwdMu.Unlock()
 	}()
 	return l.pid, nil
+}
+
+// reachable says whether something listens at addr: a TCP connection within half a second.
+func reachable(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	return true
 }
 
 // spawnHandover starts the handover receiver of a cluster member.

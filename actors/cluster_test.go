@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -108,8 +109,9 @@ type member struct {
 	inc   uint64
 	addr  string
 	sys   *System
-	spool *persistence.Memory
-	peers *[]*member // every member of the test, for releases
+	spool  *persistence.Memory
+	peers  *[]*member // every member of the test, for releases
+	limits Limits
 }
 
 func freeAddr(t *testing.T) string {
@@ -159,7 +161,7 @@ func (m *member) start(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	id, peers := m.id, m.peers
-	sys, err := Start(Options{Policy: p, Spool: m.spool, Clock: clock.Real, Logger: log, NodeID: m.id,
+	sys, err := Start(Options{Policy: p, Spool: m.spool, Clock: clock.Real, Logger: log, NodeID: m.id, Limits: m.limits,
 		IDs: message.NewIDGen([6]byte{m.id[0], byte(m.inc), 0, 0, 0, 1}),
 		Cluster: &ClusterOptions{Self: ownership.Member{ID: m.id, Incarnation: m.inc}, Engine: e,
 			Release: func(view uint64) {
@@ -419,4 +421,46 @@ func TestClusterReturningMemberHandsOver(t *testing.T) {
 	if n != 0 {
 		t.Errorf("c kept %d messages after handing them over", n)
 	}
+}
+
+// Back pressure crosses members: an owner at its queued-message limit refuses handovers, so what
+// the other member forwards stays queued there, and once that member is at its own limit its
+// producers are refused. Nothing is lost: once the owner delivers, everything arrives.
+func TestClusterFullOwnerSlowsOtherMembers(t *testing.T) {
+	sink := newMemberSink(t)
+	ms := make([]*member, 2)
+	for i, lim := range []int{40, 10} {
+		ms[i] = &member{id: string(rune('a' + i)), inc: 1, spool: persistence.NewMemory(), peers: &ms,
+			limits: Limits{MaxQueued: lim}}
+		ms[i].start(t, sink.URL)
+	}
+	applyAll(ms, ms)
+	q := ownedBy(t, "b", "a", "b")
+	sink.holdPosts() // b cannot deliver: its queue fills
+	accepted, refused := 0, error(nil)
+	for i := 0; i < 200 && refused == nil; i += 5 {
+		recs := make([]Record, 0, 5)
+		for j := i; j < i+5; j++ {
+			recs = append(recs, ExternalRecord(*queued(q, j)))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		refused = ms[0].sys.Log(ctx, recs)
+		cancel()
+		if refused == nil {
+			accepted += 5
+		}
+		time.Sleep(5 * time.Millisecond) // let handovers happen: the limit is on what is queued
+	}
+	if !errors.Is(refused, ErrQueueFull) {
+		t.Fatalf("a accepted %d records for b's full queue and never refused (last error %v)", accepted, refused)
+	}
+	if b := ms[1].sys.metrics.Queued.Load(); b > 10+handoverMessages {
+		t.Errorf("b holds %d messages, past its limit of 10 by more than one handover", b)
+	}
+	t.Logf("a accepted %d records before refusing: %v (a holds %d, b %d)", accepted, refused,
+		ms[0].sys.metrics.Queued.Load(), ms[1].sys.metrics.Queued.Load())
+	sink.release()
+	eventually(t, "every accepted record delivered", func() bool { return len(sink.snapshot()) >= accepted })
+	time.Sleep(50 * time.Millisecond)
+	checkOnce(t, sink.snapshot(), accepted)
 }

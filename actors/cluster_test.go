@@ -105,10 +105,10 @@ func (s *memberSink) snapshot() []memberPost {
 
 // member is one System of an in-process cluster, with its own remote on loopback.
 type member struct {
-	id    string
-	inc   uint64
-	addr  string
-	sys   *System
+	id     string
+	inc    uint64
+	addr   string
+	sys    *System
 	spool  *persistence.Memory
 	peers  *[]*member // every member of the test, for releases
 	limits Limits

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -38,6 +39,8 @@ type clusterRouter struct {
 	released uint64                 // the last view this member told the others it released
 	release  func(view uint64)
 	changed  chan struct{} // closed and replaced at each change of the membership
+	// routedAway counts the messages made here (by hooks and Inject) routed to a forwarder.
+	routedAway atomic.Uint64
 }
 
 func newClusterRouter(opts *ClusterOptions, send Sender, queues, forwards *localRouter) *clusterRouter {
@@ -60,7 +63,12 @@ func (c *clusterRouter) dir(name string) *localRouter {
 func (c *clusterRouter) Route(name string, n int) (*actor.PID, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.dir(name).Route(name, n)
+	d := c.dir(name)
+	pid, err := d.Route(name, n)
+	if err == nil && d == c.forwards {
+		c.routedAway.Add(uint64(n))
+	}
+	return pid, err
 }
 
 // Recover is Route without the queue limit.

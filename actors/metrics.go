@@ -48,6 +48,19 @@ var (
 	descInterrupted  = desc("hookd_lua_interrupted_total", "Calls into the policy stopped at their deadline.")
 )
 
+// A cluster member's figures (only a member reports them).
+var (
+	descMembers  = desc("hookd_cluster_members", "Members of the cluster in this member's view, itself included.")
+	descOwned    = desc("hookd_cluster_owned_queues", "Queues this member owns that have a queue actor here.")
+	descHandover = desc("hookd_cluster_handover_messages_total",
+		"Messages handed over between members: out, to their queue's owner (once it had them durable); in, from other members.",
+		"direction")
+	descHandBytes = desc("hookd_cluster_handover_bytes_total",
+		"Bytes of meta and body of the messages this member handed over to their queue's owner.")
+	descRoutedAway = desc("hookd_cluster_forwarded_records_total",
+		"Messages made here (a hook kept a record, or an injection) whose queue another member owns, counted when routed to this member's forwarder of the queue.")
+)
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, labels, nil)
 }
@@ -112,6 +125,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPanics, s.metrics.Panics.Load())
 	gauge(descInserts, float64(s.inserts.InUse()))
 	counter(descInterrupted, s.metrics.Interrupted.Load())
+	if s.cluster != nil {
+		gauge(descMembers, float64(len(s.cluster.members())))
+		gauge(descOwned, float64(len(s.router.Queues())))
+		counter(descHandover, s.metrics.Forwarded.Load(), "out")
+		counter(descHandover, s.metrics.HandedIn.Load(), "in")
+		counter(descHandBytes, s.metrics.HandedBytes.Load())
+		counter(descRoutedAway, s.cluster.routedAway.Load())
+	}
 	for _, fn := range c.extra {
 		fn(ch)
 	}

@@ -219,7 +219,7 @@ func (q *queueActor) insert(m *wire.Insert, now time.Time) {
 		q.pending = append(q.pending, items...)
 		return
 	}
-	q.apply(q.core.InsertMany(items, now), now)
+	q.apply(q.core.InsertMany(q.admit(items, now), now), now)
 }
 
 // keepsFresh says whether new messages keep their bodies for their first attempt: not while the

@@ -64,7 +64,7 @@ func (q *queueActor) start(cfg queue.Config, now time.Time) {
 	}
 	pending := q.pending
 	q.pending = nil
-	q.apply(q.core.InsertMany(pending, now), now)
+	q.apply(q.core.InsertMany(q.admit(pending, now), now), now)
 }
 
 func (q *queueActor) scheduleRefresh(every time.Duration) {

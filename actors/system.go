@@ -77,6 +77,8 @@ type System struct {
 	cluster  *clusterRouter
 	forwards *localRouter // a cluster member's forwarders
 	handover *loop
+	adminNet *adminNet  // a cluster member's peers, for the admin rules (admin_cluster.go)
+	adminPID *actor.PID // a cluster member's admin actor
 	fwdMu    sync.Mutex
 	fwdLoops map[*loop]struct{}
 	dests    *destinations
@@ -359,6 +361,16 @@ func (s *System) AuthBasic(user, password string) bool {
 // Queues returns a snapshot of every queue, sorted by name. detail adds each queue's oldest message
 // age and attempts histogram (a pass over every message).
 func (s *System) Queues(ctx context.Context, detail bool) []QueueStats {
+	snaps := s.snapshots(ctx, detail)
+	out := make([]QueueStats, len(snaps))
+	for i, st := range snaps {
+		out[i] = queueStats(st)
+	}
+	return out
+}
+
+// snapshots are the figures of every queue of this node, as the queue actors answer, sorted by name.
+func (s *System) snapshots(ctx context.Context, detail bool) []*wire.QueueStats {
 	timeout := 5 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(d), time.Millisecond)
@@ -368,11 +380,11 @@ func (s *System) Queues(ctx context.Context, detail bool) []QueueStats {
 	for i, ref := range refs {
 		resps[i] = s.engine.Request(ref.PID, &wire.QueueStatsRequest{Detail: detail}, timeout)
 	}
-	out := make([]QueueStats, 0, len(refs))
+	out := make([]*wire.QueueStats, 0, len(refs))
 	for _, r := range resps {
 		res, err := r.Result()
 		if st, ok := res.(*wire.QueueStats); ok && err == nil { // a queue reaped meanwhile was empty
-			out = append(out, queueStats(st))
+			out = append(out, st)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -57,7 +57,7 @@ func reachable(addr string) bool {
 	return true
 }
 
-// spawnHandover starts the handover receiver of a cluster member.
+// spawnHandover starts the handover receiver and the admin actor of a cluster member.
 func (s *System) spawnHandover() error {
 	if s.cluster == nil {
 		return nil
@@ -68,6 +68,7 @@ func (s *System) spawnHandover() error {
 		return err
 	}
 	s.handover = l
+	s.spawnAdmin()
 	return nil
 }
 
@@ -76,6 +77,7 @@ func (s *System) spawnHandover() error {
 func (s *System) ApplyMembers(members []Member) {
 	if s.cluster != nil {
 		s.cluster.apply(members)
+		s.syncAdmin(members)
 		s.log.Info("cluster membership", "member", s.opts.Cluster.Self.ID, "view", s.cluster.describe())
 	}
 }
@@ -130,5 +132,8 @@ func (s *System) stopCluster(ctx context.Context) {
 	}
 	if s.handover != nil {
 		stopLoop(ctx, s.handover)
+	}
+	if s.adminPID != nil {
+		waitDone(ctx, s.engine.Poison(s.adminPID))
 	}
 }

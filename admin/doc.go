@@ -14,6 +14,9 @@
 //	GET  ──Registry.List(kind, now)──▶ BounceList/SuspendList(entries, now)
 //	DELETE ──ParseCancelRequest──▶ Registry.Cancel(id) ──▶ CancelResponse
 //
+//	another member's Entry ──Registry.Put(e, now)    (same ID, Added, Expires)
+//	another member's DELETE ──Registry.Revoke(id, now)
+//
 //	queue actor ──QueueCache.Bounce/Suspended(registry, queue, now)──▶ *Entry
 //	      └── after bouncing a message: Registry.CountBounce(entry.ID, queue)
 //

@@ -54,6 +54,10 @@ type Entry struct {
 	Expires time.Time
 	// SuppressLogging asks for no AdminBounce records (bounces only).
 	SuppressLogging bool
+	// Added is when the entry was made, by the clock of the member that made it. Entries are kept
+	// in this order (ties in the order they were stored): the newest match wins, and of two
+	// entries of one kind with Equal criteria the older one gives way (see Put).
+	Added time.Time
 	// Counts maps queue names to the messages bounced through this entry
 	// (see Registry.CountBounce). Only List fills it; elsewhere it is nil.
 	Counts map[string]uint64
@@ -74,13 +78,15 @@ func (e *Entry) Remaining(now time.Time) time.Duration {
 // Registry holds the admin entries. It is safe for concurrent use: HTTP
 // handlers add, list and cancel while queue actors ask for decisions.
 // Entries that have expired stop matching at once and are dropped by the
-// next Add.
+// next Add or Put. In a cluster every member has a Registry: what Add makes
+// on one member is Put on the others, and a Cancel is Revoked there.
 type Registry struct {
 	mu         sync.RWMutex
-	random     io.Reader          // UUID source; nil means crypto/rand
-	byID       map[string]*record // every stored entry
-	byKind     [2][]*record       // per kind, oldest first
-	generation atomic.Uint64      // bumped under mu by Add and Cancel
+	random     io.Reader            // UUID source; nil means crypto/rand
+	byID       map[string]*record   // every stored entry
+	byKind     [2][]*record         // per kind, oldest (by Added) first
+	gone       map[string]time.Time // ids cancelled or replaced, until when Put ignores them
+	generation atomic.Uint64        // bumped under mu by every change of the entries
 }
 
 // record is a stored entry; entry.Counts stays nil and counts holds the
@@ -92,7 +98,7 @@ type record struct {
 
 // NewRegistry returns an empty Registry.
 func NewRegistry() *Registry {
-	return &Registry{byID: make(map[string]*record)}
+	return &Registry{byID: make(map[string]*record), gone: make(map[string]time.Time)}
 }
 
 // Add stores a new entry and returns it. Its expiry is expires when that is
@@ -114,23 +120,104 @@ func (r *Registry) Add(kind Kind, c Criteria, reason string, duration time.Durat
 	default:
 		expires = now.Add(DefaultDuration)
 	}
-	e := Entry{Kind: kind, Criteria: c.clone(), Reason: reason, Expires: expires, SuppressLogging: suppress}
+	e := Entry{Kind: kind, Criteria: c.clone(), Reason: reason, Expires: expires, SuppressLogging: suppress, Added: now}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e.ID = r.newID()
 	r.pruneLocked(now)
-	for _, old := range r.byKind[kind-1] {
-		if old.entry.Criteria.Equal(e.Criteria) {
-			r.removeLocked(old.entry.ID)
-			break
-		}
+	if old := r.equalLocked(e); old != nil {
+		r.dropLocked(old)
 	}
-	rec := &record{entry: e, counts: make(map[string]uint64)}
-	r.byID[e.ID] = rec
-	r.byKind[kind-1] = append(r.byKind[kind-1], rec)
-	r.generation.Add(1)
+	r.storeLocked(e)
 	e.Criteria = e.Criteria.clone()
 	return e
+}
+
+// Put stores a copy of an entry made elsewhere (by another member of a cluster, whose registry
+// Add made it) under its own ID, and reports whether it did. It stores nothing when the entry is
+// not active at now, its kind is unknown, its ID is empty, an entry with that ID is stored, or the
+// ID was cancelled or replaced here before (a copy still on its way then, or sent again, changes
+// nothing). When an active entry of the same kind has Equal criteria, the one with the later Added
+// stays, the newcomer on a tie (so the copies of one member's entries, arriving in the order it
+// added them, end as they did there); the other is dropped as Add drops a replaced entry.
+func (r *Registry) Put(e Entry, now time.Time) bool {
+	if !e.Kind.valid() || !e.Active(now) || e.ID == "" {
+		return false
+	}
+	e.ID = canonicalID(e.ID)
+	e.Criteria, e.Counts = e.Criteria.clone(), nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(now)
+	if _, ok := r.byID[e.ID]; ok {
+		return false
+	}
+	if _, ok := r.gone[e.ID]; ok {
+		return false
+	}
+	if old := r.equalLocked(e); old != nil {
+		if old.entry.Added.After(e.Added) {
+			r.gone[e.ID] = e.Expires
+			return false
+		}
+		r.dropLocked(old)
+	}
+	r.storeLocked(e)
+	return true
+}
+
+// Revoke is Cancel for a cancellation made elsewhere: it removes the entry with the given id and
+// reports whether there was one, and in any case remembers the id so that a copy of the entry
+// still on its way is not stored by a later Put: until the entry's expiry when it is known here,
+// else for RevokeMemory after now.
+func (r *Registry) Revoke(id string, now time.Time) bool {
+	id = canonicalID(id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rec, ok := r.byID[id]; ok {
+		r.dropLocked(rec)
+		r.generation.Add(1)
+		return true
+	}
+	if id != "" {
+		if until := now.Add(RevokeMemory); r.gone[id].Before(until) {
+			r.gone[id] = until
+		}
+	}
+	return false
+}
+
+// RevokeMemory is how long Revoke remembers the id of an entry it does not know.
+const RevokeMemory = 10 * time.Minute
+
+// equalLocked is the stored entry of e's kind with Equal criteria, or nil.
+func (r *Registry) equalLocked(e Entry) *record {
+	for _, old := range r.byKind[e.Kind-1] {
+		if old.entry.Criteria.Equal(e.Criteria) {
+			return old
+		}
+	}
+	return nil
+}
+
+// dropLocked removes a cancelled or replaced entry and remembers its id until it would have
+// expired, for Put.
+func (r *Registry) dropLocked(rec *record) {
+	r.gone[rec.entry.ID] = rec.entry.Expires
+	r.removeLocked(rec.entry.ID)
+}
+
+// storeLocked adds e after every entry of its kind added no later than it.
+func (r *Registry) storeLocked(e Entry) {
+	rec := &record{entry: e, counts: make(map[string]uint64)}
+	r.byID[e.ID] = rec
+	list := r.byKind[e.Kind-1]
+	i := len(list)
+	for i > 0 && list[i-1].entry.Added.After(e.Added) {
+		i--
+	}
+	r.byKind[e.Kind-1] = slices.Insert(list, i, rec)
+	r.generation.Add(1)
 }
 
 // Cancel removes the entry with the given id, in any UUID spelling, and
@@ -140,10 +227,11 @@ func (r *Registry) Cancel(id string) bool {
 	id = canonicalID(id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.byID[id]; !ok {
+	rec, ok := r.byID[id]
+	if !ok {
 		return false
 	}
-	r.removeLocked(id)
+	r.dropLocked(rec)
 	r.generation.Add(1)
 	return true
 }
@@ -213,17 +301,22 @@ func (r *Registry) CountBounce(id, queue string) {
 	}
 }
 
-// Generation changes on every Add and every successful Cancel, and at no
-// other time. A decision "nothing matches queue" stays true until it
+// Generation changes on every Add, every Put that stores and every
+// successful Cancel or Revoke, and at no other time. A decision "nothing matches queue" stays true until it
 // changes; a decision "entry E matches" stays true until it changes or E
 // expires. QueueCache applies both rules.
 func (r *Registry) Generation() uint64 { return r.generation.Load() }
 
-// pruneLocked drops entries that have expired at now.
+// pruneLocked drops entries that have expired at now, and the ids Put no longer needs to ignore.
 func (r *Registry) pruneLocked(now time.Time) {
 	for id, rec := range r.byID {
 		if !rec.entry.Active(now) {
 			r.removeLocked(id)
+		}
+	}
+	for id, until := range r.gone {
+		if !now.Before(until) {
+			delete(r.gone, id)
 		}
 	}
 }

@@ -5,43 +5,39 @@ import (
 )
 
 // AdminBounce bounces every queued message matching the request (now, and until it expires):
-// each gets an AdminBounce record (unless suppressed) and leaves the spool.
+// each gets an AdminBounce record (unless suppressed) and leaves the spool. On a cluster member the
+// bounce applies on every member (see ClusterConfig), under the returned entry's ID.
 func (e *Engine) AdminBounce(req admin.BounceRequest) (admin.Entry, error) {
 	sys, err := e.system()
 	if err != nil {
 		return admin.Entry{}, err
 	}
-	entry := sys.Admin().Add(admin.Bounce, req.Criteria, req.Reason, 0, req.Expires, req.SuppressLogging, e.cfg.Clock.Now())
-	sys.AdminChanged()
-	return entry, nil
+	return sys.AddAdmin(admin.Bounce, req.Criteria, req.Reason, req.Expires, req.SuppressLogging), nil
 }
 
 // AdminSuspend suspends the matching queues until the request expires: their due messages fail
-// transiently (451 4.4.4) and wait for their next retry.
+// transiently (451 4.4.4) and wait for their next retry. On a cluster member the suspension
+// applies on every member.
 func (e *Engine) AdminSuspend(req admin.SuspendRequest) (admin.Entry, error) {
 	sys, err := e.system()
 	if err != nil {
 		return admin.Entry{}, err
 	}
-	entry := sys.Admin().Add(admin.Suspend, req.Criteria, req.Reason, 0, req.Expires, false, e.cfg.Clock.Now())
-	sys.AdminChanged()
-	return entry, nil
+	return sys.AddAdmin(admin.Suspend, req.Criteria, req.Reason, req.Expires, false), nil
 }
 
-// AdminCancel ends a bounce or suspension by id; false when there is none.
+// AdminCancel ends a bounce or suspension by id; false when there is none. On a cluster member it
+// ends on every member, whichever member it was added on.
 func (e *Engine) AdminCancel(id string) (bool, error) {
 	sys, err := e.system()
 	if err != nil {
 		return false, err
 	}
-	ok := sys.Admin().Cancel(id)
-	if ok {
-		sys.AdminChanged()
-	}
-	return ok, nil
+	return sys.CancelAdmin(id), nil
 }
 
-// AdminList lists the active bounces or suspensions.
+// AdminList lists the active bounces or suspensions. On a cluster member the list is the
+// cluster's (every member holds every rule), with the bounce counts of this member's queues.
 func (e *Engine) AdminList(kind admin.Kind) ([]admin.Entry, error) {
 	sys, err := e.system()
 	if err != nil {

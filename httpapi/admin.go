@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd/admin"
 )
@@ -37,6 +39,21 @@ func (h *Handler) adminRoutes() {
 	h.mux.HandleFunc("GET /api/admin/suspend/v1", h.requireToken(h.list(admin.Suspend)))
 	h.mux.HandleFunc("DELETE /api/admin/suspend/v1", h.requireToken(h.cancel(admin.Suspend)))
 	h.mux.HandleFunc("GET /api/admin/queues/v1", h.requireToken(h.queues))
+	h.mux.HandleFunc("GET /api/admin/cluster/v1", h.requireToken(h.cluster))
+}
+
+// cluster answers with this member's view of the cluster: its ID, epoch and view, each member
+// with its state and figures, and the peers whose release of the view is pending. A node that is
+// not a cluster member answers 404 with a one-line JSON error.
+func (h *Handler) cluster(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	st, ok := h.eng.ClusterStatus(ctx)
+	if !ok {
+		writeError(w, http.StatusNotFound, "this node is not a cluster member (hookd run --cluster-listen)")
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *Handler) bounce(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,8 @@
 //	GET  /api/check-liveness/v1 200 while the node accepts work
 //	GET  /metrics               Prometheus text
 //	POST|GET|DELETE /api/admin/bounce/v1, /api/admin/suspend/v1   KumoMTA's admin APIs
-//	GET  /api/admin/queues/v1   every queue's figures and breaker
+//	GET  /api/admin/queues/v1   every queue's figures and breaker (a cluster's: each with its owner)
+//	GET  /api/admin/cluster/v1  a cluster member's view of the cluster (404 on a single node)
 package httpapi
 
 import (
@@ -164,7 +165,7 @@ func (h *Handler) liveness(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) queues(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	writeJSON(w, http.StatusOK, map[string]any{"queues": h.eng.QueuesDetail(ctx), "breakers": h.eng.Breakers(ctx)})
+	writeJSON(w, http.StatusOK, h.eng.ClusterQueues(ctx, true))
 }
 
 // DecodeRecords parses a /api/log/v1 body: one JSON object, a JSON array of objects, or NDJSON (with

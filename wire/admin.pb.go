@@ -21,6 +21,55 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AdminKind int32
+
+const (
+	AdminKind_ADMIN_KIND_UNSPECIFIED AdminKind = 0
+	AdminKind_ADMIN_KIND_BOUNCE      AdminKind = 1
+	AdminKind_ADMIN_KIND_SUSPEND     AdminKind = 2
+)
+
+// Enum value maps for AdminKind.
+var (
+	AdminKind_name = map[int32]string{
+		0: "ADMIN_KIND_UNSPECIFIED",
+		1: "ADMIN_KIND_BOUNCE",
+		2: "ADMIN_KIND_SUSPEND",
+	}
+	AdminKind_value = map[string]int32{
+		"ADMIN_KIND_UNSPECIFIED": 0,
+		"ADMIN_KIND_BOUNCE":      1,
+		"ADMIN_KIND_SUSPEND":     2,
+	}
+)
+
+func (x AdminKind) Enum() *AdminKind {
+	p := new(AdminKind)
+	*p = x
+	return p
+}
+
+func (x AdminKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AdminKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_admin_proto_enumTypes[0].Descriptor()
+}
+
+func (AdminKind) Type() protoreflect.EnumType {
+	return &file_admin_proto_enumTypes[0]
+}
+
+func (x AdminKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AdminKind.Descriptor instead.
+func (AdminKind) EnumDescriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{0}
+}
+
 // AdminChanged tells a queue that administrators' bounces or suspensions changed.
 type AdminChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -351,6 +400,446 @@ func (x *QueueStatsReply) GetQueues() []*QueueStats {
 	return nil
 }
 
+// AdminRule is one bounce or suspension (an admin.Entry), with the ID and the times its member
+// gave it.
+type AdminRule struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind            AdminKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=hookd.wire.v1.AdminKind" json:"kind,omitempty"`
+	Campaign        *string                `protobuf:"bytes,3,opt,name=campaign,proto3,oneof" json:"campaign,omitempty"`
+	Tenant          *string                `protobuf:"bytes,4,opt,name=tenant,proto3,oneof" json:"tenant,omitempty"`
+	Domain          *string                `protobuf:"bytes,5,opt,name=domain,proto3,oneof" json:"domain,omitempty"`
+	RoutingDomain   *string                `protobuf:"bytes,6,opt,name=routing_domain,json=routingDomain,proto3,oneof" json:"routing_domain,omitempty"`
+	QueueNames      []string               `protobuf:"bytes,7,rep,name=queue_names,json=queueNames,proto3" json:"queue_names,omitempty"`
+	Reason          string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Expires         int64                  `protobuf:"varint,9,opt,name=expires,proto3" json:"expires,omitempty"` // Unix nanoseconds
+	SuppressLogging bool                   `protobuf:"varint,10,opt,name=suppress_logging,json=suppressLogging,proto3" json:"suppress_logging,omitempty"`
+	Added           int64                  `protobuf:"varint,11,opt,name=added,proto3" json:"added,omitempty"` // Unix nanoseconds
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AdminRule) Reset() {
+	*x = AdminRule{}
+	mi := &file_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminRule) ProtoMessage() {}
+
+func (x *AdminRule) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminRule.ProtoReflect.Descriptor instead.
+func (*AdminRule) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AdminRule) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AdminRule) GetKind() AdminKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AdminKind_ADMIN_KIND_UNSPECIFIED
+}
+
+func (x *AdminRule) GetCampaign() string {
+	if x != nil && x.Campaign != nil {
+		return *x.Campaign
+	}
+	return ""
+}
+
+func (x *AdminRule) GetTenant() string {
+	if x != nil && x.Tenant != nil {
+		return *x.Tenant
+	}
+	return ""
+}
+
+func (x *AdminRule) GetDomain() string {
+	if x != nil && x.Domain != nil {
+		return *x.Domain
+	}
+	return ""
+}
+
+func (x *AdminRule) GetRoutingDomain() string {
+	if x != nil && x.RoutingDomain != nil {
+		return *x.RoutingDomain
+	}
+	return ""
+}
+
+func (x *AdminRule) GetQueueNames() []string {
+	if x != nil {
+		return x.QueueNames
+	}
+	return nil
+}
+
+func (x *AdminRule) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AdminRule) GetExpires() int64 {
+	if x != nil {
+		return x.Expires
+	}
+	return 0
+}
+
+func (x *AdminRule) GetSuppressLogging() bool {
+	if x != nil {
+		return x.SuppressLogging
+	}
+	return false
+}
+
+func (x *AdminRule) GetAdded() int64 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+// AdminRules are rules a member added, or every rule it holds for a member new in its view.
+type AdminRules struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*AdminRule           `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"` // the sending member's ID
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminRules) Reset() {
+	*x = AdminRules{}
+	mi := &file_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminRules) ProtoMessage() {}
+
+func (x *AdminRules) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminRules.ProtoReflect.Descriptor instead.
+func (*AdminRules) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AdminRules) GetRules() []*AdminRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *AdminRules) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+// AdminCancel ends the rule with this ID on the member receiving it.
+type AdminCancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminCancel) Reset() {
+	*x = AdminCancel{}
+	mi := &file_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminCancel) ProtoMessage() {}
+
+func (x *AdminCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminCancel.ProtoReflect.Descriptor instead.
+func (*AdminCancel) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AdminCancel) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AdminCancel) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+// QueuesRequest asks a member for its queues (summary: only the counts of QueuesReply).
+type QueuesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Detail        bool                   `protobuf:"varint,1,opt,name=detail,proto3" json:"detail,omitempty"`
+	Summary       bool                   `protobuf:"varint,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuesRequest) Reset() {
+	*x = QueuesRequest{}
+	mi := &file_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuesRequest) ProtoMessage() {}
+
+func (x *QueuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuesRequest.ProtoReflect.Descriptor instead.
+func (*QueuesRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *QueuesRequest) GetDetail() bool {
+	if x != nil {
+		return x.Detail
+	}
+	return false
+}
+
+func (x *QueuesRequest) GetSummary() bool {
+	if x != nil {
+		return x.Summary
+	}
+	return false
+}
+
+// BreakerStats is one destination's circuit breaker on a member.
+type BreakerStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Destination   string                 `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Opened        uint64                 `protobuf:"varint,3,opt,name=opened,proto3" json:"opened,omitempty"`
+	Closed        uint64                 `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakerStats) Reset() {
+	*x = BreakerStats{}
+	mi := &file_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakerStats) ProtoMessage() {}
+
+func (x *BreakerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakerStats.ProtoReflect.Descriptor instead.
+func (*BreakerStats) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BreakerStats) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *BreakerStats) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *BreakerStats) GetOpened() uint64 {
+	if x != nil {
+		return x.Opened
+	}
+	return 0
+}
+
+func (x *BreakerStats) GetClosed() uint64 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+// QueuesReply is a member's answer: the queues it owns (each with owner set), its breakers, how
+// many queues it owns and how many messages it holds (in its queues and forwarders).
+type QueuesReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Incarnation   uint64                 `protobuf:"varint,2,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
+	Queues        []*QueueStats          `protobuf:"bytes,3,rep,name=queues,proto3" json:"queues,omitempty"`
+	Breakers      []*BreakerStats        `protobuf:"bytes,4,rep,name=breakers,proto3" json:"breakers,omitempty"`
+	OwnedQueues   int64                  `protobuf:"varint,5,opt,name=owned_queues,json=ownedQueues,proto3" json:"owned_queues,omitempty"`
+	Queued        int64                  `protobuf:"varint,6,opt,name=queued,proto3" json:"queued,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuesReply) Reset() {
+	*x = QueuesReply{}
+	mi := &file_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuesReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuesReply) ProtoMessage() {}
+
+func (x *QueuesReply) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuesReply.ProtoReflect.Descriptor instead.
+func (*QueuesReply) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *QueuesReply) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *QueuesReply) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
+func (x *QueuesReply) GetQueues() []*QueueStats {
+	if x != nil {
+		return x.Queues
+	}
+	return nil
+}
+
+func (x *QueuesReply) GetBreakers() []*BreakerStats {
+	if x != nil {
+		return x.Breakers
+	}
+	return nil
+}
+
+func (x *QueuesReply) GetOwnedQueues() int64 {
+	if x != nil {
+		return x.OwnedQueues
+	}
+	return 0
+}
+
+func (x *QueuesReply) GetQueued() int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
 var File_admin_proto protoreflect.FileDescriptor
 
 const file_admin_proto_rawDesc = "" +
@@ -388,7 +877,51 @@ const file_admin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\rR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"D\n" +
 	"\x0fQueueStatsReply\x121\n" +
-	"\x06queues\x18\x01 \x03(\v2\x19.hookd.wire.v1.QueueStatsR\x06queuesB\"Z github.com/hookd/hookd/wire;wireb\x06proto3"
+	"\x06queues\x18\x01 \x03(\v2\x19.hookd.wire.v1.QueueStatsR\x06queues\"\x9a\x03\n" +
+	"\tAdminRule\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x18.hookd.wire.v1.AdminKindR\x04kind\x12\x1f\n" +
+	"\bcampaign\x18\x03 \x01(\tH\x00R\bcampaign\x88\x01\x01\x12\x1b\n" +
+	"\x06tenant\x18\x04 \x01(\tH\x01R\x06tenant\x88\x01\x01\x12\x1b\n" +
+	"\x06domain\x18\x05 \x01(\tH\x02R\x06domain\x88\x01\x01\x12*\n" +
+	"\x0erouting_domain\x18\x06 \x01(\tH\x03R\rroutingDomain\x88\x01\x01\x12\x1f\n" +
+	"\vqueue_names\x18\a \x03(\tR\n" +
+	"queueNames\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x18\n" +
+	"\aexpires\x18\t \x01(\x03R\aexpires\x12)\n" +
+	"\x10suppress_logging\x18\n" +
+	" \x01(\bR\x0fsuppressLogging\x12\x14\n" +
+	"\x05added\x18\v \x01(\x03R\x05addedB\v\n" +
+	"\t_campaignB\t\n" +
+	"\a_tenantB\t\n" +
+	"\a_domainB\x11\n" +
+	"\x0f_routing_domain\"P\n" +
+	"\n" +
+	"AdminRules\x12.\n" +
+	"\x05rules\x18\x01 \x03(\v2\x18.hookd.wire.v1.AdminRuleR\x05rules\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\"1\n" +
+	"\vAdminCancel\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\"A\n" +
+	"\rQueuesRequest\x12\x16\n" +
+	"\x06detail\x18\x01 \x01(\bR\x06detail\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\bR\asummary\"v\n" +
+	"\fBreakerStats\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x16\n" +
+	"\x06opened\x18\x03 \x01(\x04R\x06opened\x12\x16\n" +
+	"\x06closed\x18\x04 \x01(\x04R\x06closed\"\xee\x01\n" +
+	"\vQueuesReply\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12 \n" +
+	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x121\n" +
+	"\x06queues\x18\x03 \x03(\v2\x19.hookd.wire.v1.QueueStatsR\x06queues\x127\n" +
+	"\bbreakers\x18\x04 \x03(\v2\x1b.hookd.wire.v1.BreakerStatsR\bbreakers\x12!\n" +
+	"\fowned_queues\x18\x05 \x01(\x03R\vownedQueues\x12\x16\n" +
+	"\x06queued\x18\x06 \x01(\x03R\x06queued*V\n" +
+	"\tAdminKind\x12\x1a\n" +
+	"\x16ADMIN_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ADMIN_KIND_BOUNCE\x10\x01\x12\x16\n" +
+	"\x12ADMIN_KIND_SUSPEND\x10\x02B\"Z github.com/hookd/hookd/wire;wireb\x06proto3"
 
 var (
 	file_admin_proto_rawDescOnce sync.Once
@@ -402,22 +935,34 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_admin_proto_goTypes = []any{
-	(*AdminChanged)(nil),      // 0: hookd.wire.v1.AdminChanged
-	(*QueueStatsRequest)(nil), // 1: hookd.wire.v1.QueueStatsRequest
-	(*QueueStats)(nil),        // 2: hookd.wire.v1.QueueStats
-	(*QueueStatsReply)(nil),   // 3: hookd.wire.v1.QueueStatsReply
-	nil,                       // 4: hookd.wire.v1.QueueStats.AttemptsEntry
+	(AdminKind)(0),            // 0: hookd.wire.v1.AdminKind
+	(*AdminChanged)(nil),      // 1: hookd.wire.v1.AdminChanged
+	(*QueueStatsRequest)(nil), // 2: hookd.wire.v1.QueueStatsRequest
+	(*QueueStats)(nil),        // 3: hookd.wire.v1.QueueStats
+	(*QueueStatsReply)(nil),   // 4: hookd.wire.v1.QueueStatsReply
+	(*AdminRule)(nil),         // 5: hookd.wire.v1.AdminRule
+	(*AdminRules)(nil),        // 6: hookd.wire.v1.AdminRules
+	(*AdminCancel)(nil),       // 7: hookd.wire.v1.AdminCancel
+	(*QueuesRequest)(nil),     // 8: hookd.wire.v1.QueuesRequest
+	(*BreakerStats)(nil),      // 9: hookd.wire.v1.BreakerStats
+	(*QueuesReply)(nil),       // 10: hookd.wire.v1.QueuesReply
+	nil,                       // 11: hookd.wire.v1.QueueStats.AttemptsEntry
 }
 var file_admin_proto_depIdxs = []int32{
-	4, // 0: hookd.wire.v1.QueueStats.attempts:type_name -> hookd.wire.v1.QueueStats.AttemptsEntry
-	2, // 1: hookd.wire.v1.QueueStatsReply.queues:type_name -> hookd.wire.v1.QueueStats
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	11, // 0: hookd.wire.v1.QueueStats.attempts:type_name -> hookd.wire.v1.QueueStats.AttemptsEntry
+	3,  // 1: hookd.wire.v1.QueueStatsReply.queues:type_name -> hookd.wire.v1.QueueStats
+	0,  // 2: hookd.wire.v1.AdminRule.kind:type_name -> hookd.wire.v1.AdminKind
+	5,  // 3: hookd.wire.v1.AdminRules.rules:type_name -> hookd.wire.v1.AdminRule
+	3,  // 4: hookd.wire.v1.QueuesReply.queues:type_name -> hookd.wire.v1.QueueStats
+	9,  // 5: hookd.wire.v1.QueuesReply.breakers:type_name -> hookd.wire.v1.BreakerStats
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -425,18 +970,20 @@ func file_admin_proto_init() {
 	if File_admin_proto != nil {
 		return
 	}
+	file_admin_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_admin_proto_goTypes,
 		DependencyIndexes: file_admin_proto_depIdxs,
+		EnumInfos:         file_admin_proto_enumTypes,
 		MessageInfos:      file_admin_proto_msgTypes,
 	}.Build()
 	File_admin_proto = out.File

@@ -1,0 +1,88 @@
+package actors
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/admin"
+)
+
+// A member of the view that does not answer is reported as silent, within the admin API's bound,
+// next to the members that do: one whose address takes connections but never answers (a hung
+// member), and one where nothing listens (the request is not even sent).
+func TestClusterSilentMembers(t *testing.T) {
+	sink := newMemberSink(t)
+	ms := startMembers(t, 2, sink.URL)
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	go func() { // accept and hold every connection, answering nothing
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	down := freeAddr(t)
+	view := []Member{{ID: "a", Addr: ms[0].addr, Incarnation: 1}, {ID: "b", Addr: ms[1].addr, Incarnation: 1},
+		{ID: "y", Addr: hung.Addr().String(), Incarnation: 1}, {ID: "z", Addr: down, Incarnation: 1}}
+	ms[0].sys.ApplyMembers(view)
+
+	began := time.Now()
+	st, ok := ms[0].sys.ClusterStatus(context.Background())
+	took := time.Since(began)
+	if !ok || len(st.Members) != 4 {
+		t.Fatalf("status %+v, %v", st, ok)
+	}
+	if took > askTimeout+time.Second {
+		t.Fatalf("the status took %v; a silent member must not hold it past %v", took, askTimeout)
+	}
+	want := map[string]string{"a": "self", "b": "live", "y": "silent", "z": "silent"}
+	for _, m := range st.Members {
+		if m.State != want[m.ID] {
+			t.Errorf("member %s is %q, want %q (%+v)", m.ID, m.State, want[m.ID], m)
+		}
+	}
+	if e := st.Members[2].Error; !strings.Contains(e, "no answer within") {
+		t.Errorf("the hung member's error: %q", e)
+	}
+	if e := st.Members[3].Error; !strings.Contains(e, "nothing listens at "+down) {
+		t.Errorf("the member that is down: %q", e)
+	}
+	qs := ms[0].sys.ClusterQueues(context.Background(), false)
+	if len(qs.Silent) != 2 || qs.Silent[0].Member != "y" || qs.Silent[1].Member != "z" {
+		t.Fatalf("silent members of the queue report: %+v", qs.Silent)
+	}
+}
+
+// The rules travel as wire.AdminRule and come back as the entry they were.
+func TestAdminRuleCarriesTheEntry(t *testing.T) {
+	r := admin.NewRegistry()
+	d, rd := "D", "R"
+	now := time.Unix(1_750_000_000, 123)
+	for _, kind := range []admin.Kind{admin.Bounce, admin.Suspend} {
+		e := r.Add(kind, admin.Criteria{Domain: &d, RoutingDomain: &rd, QueueNames: []string{"x", "y"}}, "why", time.Hour,
+			time.Time{}, kind == admin.Bounce, now)
+		back := ruleEntry(entryRule(e))
+		if back.ID != e.ID || back.Kind != e.Kind || !back.Criteria.Equal(e.Criteria) || back.Reason != e.Reason ||
+			!back.Expires.Equal(e.Expires) || !back.Added.Equal(e.Added) || back.SuppressLogging != e.SuppressLogging {
+			t.Fatalf("%v: %+v came back as %+v", kind, e, back)
+		}
+	}
+	if got := ruleEntry(entryRule(admin.Entry{})); got.Kind != 0 || !got.Expires.IsZero() || !got.Added.IsZero() {
+		t.Fatalf("the zero entry came back as %+v", got)
+	}
+}

@@ -44,6 +44,9 @@ type Stats struct {
 	Interrupted uint64
 	// SessionWaits counts sessions that had to wait for a slot (Limits.MaxSessions).
 	SessionWaits uint64
+	// Forwarded and HandedIn count messages handed to their queue's owner on another cluster
+	// member, and messages other members handed to this one.
+	Forwarded, HandedIn uint64
 }
 
 // Stats returns a snapshot of the running totals.
@@ -55,6 +58,7 @@ func (s *System) Stats() Stats {
 		Transient: c.Transient.Load(), Bounced: c.Bounced.Load(), Expired: c.Expired.Load(),
 		Queued: c.Queued.Load(), Sessions: c.Sessions.Load(), Queues: len(s.router.Queues()), Panics: c.Panics.Load(),
 		Interrupted: c.Interrupted.Load(), SessionWaits: s.slots.Waits(),
+		Forwarded: c.Forwarded.Load(), HandedIn: c.HandedIn.Load(),
 	}
 }
 

@@ -83,6 +83,10 @@ type Stats struct {
 	Interrupted uint64
 	// SessionWaits counts sessions that had to wait for a slot (Limits.MaxSessions).
 	SessionWaits uint64
+	// Forwarded counts messages this cluster member handed to their queue's owner on another
+	// member (once the owner had them durable); HandedIn counts messages other members handed to
+	// this one. Both stay 0 on a single node.
+	Forwarded, HandedIn uint64
 }
 
 // QueueStats describes one queue.

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,7 +27,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 Load generator: feeds synthetic KumoMTA log records to an engine in this process (or to a running
 node with --target), delivers them to a loopback webhook receiver, and reports throughput, latency
 (Log returned -> webhook received), CPU per record and memory. --baseline first measures a plain Go
-HTTP client posting the same bodies, and reports hookd's figures as multiples of it.
+HTTP client posting the same bodies, and reports hookd's figures as multiples of it. --cluster N
+then runs the same records through N engines in this process joined as a cluster on loopback,
+offering each record to the next member in turn, and reports the cluster's throughput against the
+single node's and the CPU a forwarded record costs.
 
 `)
 		fs.PrintDefaults()
@@ -40,7 +45,7 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 	fs.IntVar(&cfg.MinBatch, "min-batch", 0, "the built-in batch policy's min_batch_size (default: --batch)")
 	fs.DurationVar(&cfg.BatchLatency, "batch-latency", 100*time.Millisecond, "the built-in batch policy's max_batch_latency")
 	mix := fs.String("mix", bench.DefaultMix.String(), "record types and their weights, TYPE=WEIGHT,...")
-	fs.IntVar(&cfg.Queues, "queues", 1, "distinct tenants; the built-in policies give each its own webhook queue")
+	fs.IntVar(&cfg.Queues, "queues", 0, "distinct tenants; the built-in policies give each its own webhook queue (default 1; with --cluster N, 4N)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the record generator and of the receiver's failures")
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "fraction of webhook requests the receiver answers 503 (retried by the policy)")
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "a policy of your own instead of the built-in one ($WEBHOOK_URL and {{WEBHOOK_URL}} name the receiver)")
@@ -51,6 +56,8 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 	fs.StringVar(&cfg.Listen, "listen", "", "the receiver's address (default 127.0.0.1:0; 127.0.0.1:8081 with --target)")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "first measure a plain Go HTTP client posting the same bodies, and report ratios")
 	fs.BoolVar(&cfg.Dead, "dead", false, "point the policy at a closed port: queue every record and report the memory they take")
+	fs.IntVar(&cfg.Cluster, "cluster", 0, "then run the same records through a cluster of N members in this process, "+
+		"offered to each in turn, and report the cost of a forwarded record against the single node")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "how long each phase waits for deliveries")
 	fs.IntVar(&cfg.DecodeEvery, "decode-every", 100, "the receiver decodes every N-th request in full (1: all; -1: none)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hookd phase to this file")
@@ -73,6 +80,9 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 	if cfg.Logger, err = newLogger(stderr, *level); err != nil {
 		fmt.Fprintln(stderr, "hookd bench:", err)
 		return 2
+	}
+	if cfg.Cluster > 0 {
+		defer useDefaultLogger(cfg.Logger)() // the cluster membership logs through the default logger
 	}
 	for _, p := range []struct {
 		path string
@@ -114,7 +124,8 @@ HTTP client posting the same bodies, and reports hookd's figures as multiples of
 		fmt.Fprintln(stderr, "hookd bench:", err)
 		return 1
 	}
-	if (rep.Hookd != nil && !rep.Hookd.Complete) || (rep.Baseline != nil && !rep.Baseline.Complete) {
+	if (rep.Hookd != nil && !rep.Hookd.Complete) || (rep.Baseline != nil && !rep.Baseline.Complete) ||
+		(rep.Cluster != nil && !rep.Cluster.Complete) {
 		return 1
 	}
 	return 0
@@ -173,6 +184,18 @@ func (b *progressBar) end() {
 	defer b.mu.Unlock()
 	if b.drew {
 		fmt.Fprintln(b.w)
+	}
+}
+
+// useDefaultLogger makes l the process's default logger (slog's, and the log package's through it)
+// until the returned function puts back the previous ones.
+func useDefaultLogger(l *slog.Logger) (restore func()) {
+	prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(l)
+	return func() {
+		slog.SetDefault(prev)
+		log.SetOutput(out)
+		log.SetFlags(flags)
 	}
 }
 

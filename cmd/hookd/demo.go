@@ -29,8 +29,21 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	records := fs.Int("records", 2000, "synthetic log records to feed")
 	failRate := fs.Float64("fail-rate", 0.1, "fraction of webhook requests the built-in receiver fails with 503")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up waiting for deliveries after this long")
+	members := fs.Int("cluster", 0, "run a cluster of N members in this process, offer the records to each in turn, "+
+		"and show what each delivered, forwarded and handed in")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *members != 0 {
+		if *members < 2 || *members > maxDemoMembers {
+			fmt.Fprintf(stderr, "hookd demo: --cluster takes 2 to %d members (got %d)\n", maxDemoMembers, *members)
+			return 2
+		}
+		if err := demoCluster(*members, *records, *failRate, *timeout, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "hookd demo:", err)
+			return 1
+		}
+		return 0
 	}
 	if err := demo(*records, *failRate, *timeout, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "hookd demo:", err)

@@ -35,7 +35,7 @@ type Config struct {
 	// Mix is the proportion of each record type. Default DefaultMix.
 	Mix Mix
 	// Queues is the number of tenants; the built-in policies give each its own webhook queue.
-	// Default 1.
+	// Default 1; with Cluster, 4 per member (in both phases, so that they compare).
 	Queues int
 	// Seed seeds the record generator and the receiver's simulated failures. Default 1.
 	Seed uint64
@@ -63,6 +63,12 @@ type Config struct {
 	// Dead points the built-in policy at a closed port: every record stays queued, and the report
 	// shows the memory they take.
 	Dead bool
+	// Cluster, when 2 or more, adds a cluster phase after the hookd phase: that many engines in this
+	// process form a cluster over loopback (engine.Config.Cluster), with the same policy and spool
+	// kind (Memory, else a temporary directory each), and the records are offered to the members in
+	// turn, so that about (Cluster-1)/Cluster of them are forwarded to their queue's owner. The
+	// report compares the two phases (ClusterFigures). 0: no cluster phase; at most MaxCluster.
+	Cluster int
 	// Timeout bounds each phase's wait for deliveries. Default 5 minutes.
 	Timeout time.Duration
 	// DecodeEvery makes the receiver decode every N-th request in full (see ReceiverConfig).
@@ -148,6 +154,16 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 	}
+	switch {
+	case c.Cluster < 0 || c.Cluster == 1 || c.Cluster > MaxCluster:
+		bad("a cluster has 2 to %d members (got %d)", MaxCluster, c.Cluster)
+	case c.Cluster > 0 && c.Target != "":
+		bad("a cluster runs in this process; it cannot drive a target node")
+	case c.Cluster > 0 && c.Dead:
+		bad("a cluster is measured by what it delivers: dead-webhook mode delivers nothing")
+	case c.Cluster > 0 && c.SpoolDir != "":
+		bad("cluster members spool to temporary directories (or memory): a spool directory is for the single node alone")
+	}
 	if c.Dead && (c.Baseline || c.FailRate > 0) {
 		bad("dead-webhook mode delivers nothing: it takes neither a baseline nor a fail rate")
 	}
@@ -164,6 +180,9 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Connections, 32)
 	def(&c.Batch, 1)
 	def(&c.MinBatch, c.Batch)
+	if c.Cluster > 0 {
+		def(&c.Queues, queuesPerMember*c.Cluster)
+	}
 	def(&c.Queues, 1)
 	def(&c.DecodeEvery, 100)
 	if c.BatchLatency == 0 {
@@ -189,6 +208,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// MaxCluster is the most members Config.Cluster may ask for.
+const MaxCluster = 16
+
+// queuesPerMember is the number of queues (tenants) per cluster member when Config.Queues is not
+// set in a run with a cluster phase, so that every member owns some.
+const queuesPerMember = 4
 
 // DefaultConcurrency is the number of outstanding Log calls a run makes when not told: 64, or fewer
 // with records batched per call, so that about a thousand records are in flight. More only fills the

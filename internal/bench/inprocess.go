@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd/engine"
@@ -129,32 +130,7 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 	}
 	m := r.startMeter()
 	stopWatch := r.watch(s, m)
-	feedCtx, stopFeed := context.WithCancel(ctx) // ends the feed if every worker gives up
-	defer stopFeed()
-	ch := feed(feedCtx, n, r.cfg.Rate)
-	var wg sync.WaitGroup
-	for range r.cfg.Concurrency {
-		wg.Go(func() {
-			var seqs []int
-			recs := make([]*message.LogRecord, 0, r.cfg.LogBatch)
-			for {
-				seqs = collect(ctx, ch, seqs, r.cfg.LogBatch, 0)
-				if len(seqs) == 0 {
-					return
-				}
-				recs = recs[:0]
-				for _, seq := range seqs {
-					recs = append(recs, r.gen.Record(seq))
-				}
-				if err := eng.Log(ctx, recs...); err != nil {
-					s.fail(len(seqs), err)
-					continue
-				}
-				s.accept(seqs, r.now())
-			}
-		})
-	}
-	wg.Wait()
+	r.offer(ctx, s, []*engine.Engine{eng})
 	if r.cfg.MemProfile != nil {
 		if err := pprof.Lookup("heap").WriteTo(r.cfg.MemProfile, 0); err != nil {
 			return nil, fmt.Errorf("heap profile: %w", err)
@@ -192,6 +168,48 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 		waitErr = fmt.Errorf("%d records refused, the first: %s", ph.AcceptErrors, ph.FirstAcceptError)
 	}
 	return ph, waitErr
+}
+
+// offer runs the phase's workers: cfg.Concurrency of them take the sequence numbers fed at cfg.Rate
+// and offer their records, cfg.LogBatch per Log call, to the engines in turn (round-robin by call).
+// A record is accepted when its Log call returns. It returns when every record has been offered, and
+// how many records each engine was offered.
+func (r *runner) offer(ctx context.Context, s *phaseState, engines []*engine.Engine) []int {
+	feedCtx, stopFeed := context.WithCancel(ctx) // ends the feed if every worker gives up
+	defer stopFeed()
+	ch := feed(feedCtx, s.records, r.cfg.Rate)
+	offered := make([]atomic.Int64, len(engines))
+	var calls atomic.Uint64
+	var wg sync.WaitGroup
+	for range r.cfg.Concurrency {
+		wg.Go(func() {
+			var seqs []int
+			recs := make([]*message.LogRecord, 0, r.cfg.LogBatch)
+			for {
+				seqs = collect(ctx, ch, seqs, r.cfg.LogBatch, 0)
+				if len(seqs) == 0 {
+					return
+				}
+				recs = recs[:0]
+				for _, seq := range seqs {
+					recs = append(recs, r.gen.Record(seq))
+				}
+				k := (calls.Add(1) - 1) % uint64(len(engines))
+				offered[k].Add(int64(len(seqs)))
+				if err := engines[k].Log(ctx, recs...); err != nil {
+					s.fail(len(seqs), err)
+					continue
+				}
+				s.accept(seqs, r.now())
+			}
+		})
+	}
+	wg.Wait()
+	out := make([]int, len(engines))
+	for i := range offered {
+		out[i] = int(offered[i].Load())
+	}
+	return out
 }
 
 // waitQueued waits until the engine's queues hold want messages (dead-webhook mode: nothing leaves).

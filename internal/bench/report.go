@@ -18,6 +18,10 @@ type Report struct {
 	WebhookURL  string   `json:"webhook_url"`
 	Baseline    *Phase   `json:"baseline,omitempty"`
 	Hookd       *Phase   `json:"hookd,omitempty"`
+	// Cluster is the cluster phase (Config.Cluster), and ClusterFigures its comparison with the
+	// hookd phase.
+	Cluster        *Phase          `json:"cluster,omitempty"`
+	ClusterFigures *ClusterFigures `json:"cluster_figures,omitempty"`
 	// Ratio is every figure of the hookd phase divided by the baseline's.
 	Ratio *Ratio `json:"ratio_to_baseline,omitempty"`
 	// ProcessPeakRSS is the bench process's lifetime peak resident set (VmHWM, or ru_maxrss).
@@ -42,6 +46,7 @@ type Settings struct {
 	HookWorkers  int     `json:"hook_workers,omitempty"`
 	Target       string  `json:"target,omitempty"`
 	Dead         bool    `json:"dead,omitempty"`
+	Cluster      int     `json:"cluster,omitempty"`
 	GOMAXPROCS   int     `json:"gomaxprocs"`
 	NumCPU       int     `json:"num_cpu"`
 }
@@ -59,10 +64,10 @@ func settingsOf(c Config) Settings {
 	return Settings{Records: c.Records, Rate: c.Rate, Concurrency: c.Concurrency, LogBatch: c.LogBatch,
 		Connections: c.Connections, Batch: c.Batch, MinBatch: c.MinBatch, BatchLatency: c.BatchLatency.String(),
 		Mix: c.Mix.String(), Queues: c.Queues, Seed: c.Seed, FailRate: c.FailRate, Policy: policy, HookWorkers: c.HookWorkers,
-		Target: c.Target, Dead: c.Dead, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
+		Target: c.Target, Dead: c.Dead, Cluster: c.Cluster, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
 }
 
-// Phase is what one phase (baseline or hookd) measured.
+// Phase is what one phase (baseline, hookd or cluster) measured.
 type Phase struct {
 	Name  string `json:"name"`
 	Spool string `json:"spool,omitempty"` // the engine's spool directory, "memory", or the target
@@ -174,7 +179,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 
 	phases := []*Phase{}
 	header := "\t"
-	for _, p := range []*Phase{rep.Hookd, rep.Baseline} {
+	for _, p := range []*Phase{rep.Hookd, rep.Cluster, rep.Baseline} {
 		if p != nil {
 			phases = append(phases, p)
 			header += p.Name + "\t"
@@ -255,6 +260,11 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		}
 		if !p.Complete && !rep.Settings.Dead {
 			fmt.Fprintf(w, "%s: INCOMPLETE: %s\n", p.Name, incomplete(p))
+		}
+	}
+	if f := rep.ClusterFigures; f != nil {
+		if err := f.writeTable(w); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintf(w, "process peak RSS %.1f MiB\n", mib(rep.ProcessPeakRSS))

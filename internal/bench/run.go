@@ -16,7 +16,8 @@ import (
 
 // Run runs the benchmark that cfg describes: with cfg.Baseline, first the baseline phase (a plain Go
 // HTTP client posting the records' webhook bodies to the receiver), then the hookd phase (an engine
-// in this process, or the node at cfg.Target). The report is returned even when an error ends a
+// in this process, or the node at cfg.Target), then with cfg.Cluster the cluster phase (that many
+// engines in this process as one cluster, offered the same records in turn). The report is returned even when an error ends a
 // phase early; it then says how far the phase got.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
@@ -58,9 +59,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	} else {
 		rep.Hookd, err = r.inProcess(ctx, rep.WebhookURL)
 	}
+	if err != nil {
+		err = fmt.Errorf("hookd: %w", err)
+	} else if cfg.Cluster > 0 {
+		runtime.GC()
+		debug.FreeOSMemory()
+		var members []MemberFigures
+		rep.Cluster, members, err = r.cluster(ctx, rep.WebhookURL)
+		if rep.Cluster != nil {
+			rep.ClusterFigures = clusterFiguresOf(rep.Hookd, rep.Cluster, members)
+		}
+		if err != nil {
+			err = fmt.Errorf("cluster: %w", err)
+		}
+	}
 	// The kernel updates VmHWM lazily: a sample taken during a phase may be higher.
 	rep.ProcessPeakRSS = peakRSS()
-	for _, ph := range []*Phase{rep.Baseline, rep.Hookd} {
+	for _, ph := range []*Phase{rep.Baseline, rep.Hookd, rep.Cluster} {
 		if ph != nil {
 			rep.ProcessPeakRSS = max(rep.ProcessPeakRSS, ph.PeakRSS)
 		}
@@ -68,10 +83,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rep.Baseline != nil && rep.Hookd != nil {
 		rep.Ratio = ratioOf(rep.Hookd, rep.Baseline)
 	}
-	if err != nil {
-		return rep, fmt.Errorf("hookd: %w", err)
-	}
-	return rep, nil
+	return rep, err
 }
 
 // runner holds what the phases of one run share.

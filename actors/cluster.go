@@ -147,6 +147,18 @@ func (c *clusterRouter) leave() {
 	c.reassign()
 }
 
+// Member says whether a live member's remote listens at addr.
+func (c *clusterRouter) Member(addr string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.table.View().Members {
+		if c.addrs[m.ID] == addr {
+			return true
+		}
+	}
+	return false
+}
+
 // Changed is closed at the next change of the membership.
 func (c *clusterRouter) Changed() <-chan struct{} {
 	c.mu.Lock()

@@ -367,7 +367,7 @@ func TestClusterLeaveHandsEverythingOver(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	left := make(chan error, 1)
-	go func() { left <- ms[0].sys.Leave(ctx) }()
+	go func() { left <- ms[0].sys.Leave(ctx, nil) }()
 	// b learns that a leaves (the membership would tell it).
 	applyAll(ms[1:], ms[1:])
 	sink.release()
@@ -463,4 +463,42 @@ func TestClusterFullOwnerSlowsOtherMembers(t *testing.T) {
 	eventually(t, "every accepted record delivered", func() bool { return len(sink.snapshot()) >= accepted })
 	time.Sleep(50 * time.Millisecond)
 	checkOnce(t, sink.snapshot(), accepted)
+}
+
+// Injected messages, spooled and deferred, on a member that does not own their queue are delivered by
+// the owner.
+func TestClusterInjectOnAnyMember(t *testing.T) {
+	sink := newMemberSink(t)
+	ms := startMembers(t, 2, sink.URL)
+	q := ownedBy(t, "b", "a", "b")
+	for i, deferred := range []bool{false, true} {
+		body := fmt.Sprintf(`{"id":"injected-%d","meta":{"q":%q}}`, i, q)
+		m, _ := stubMessage(t, ms[0].sys.opts.IDs, time.Now(), q, body)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := ms[0].sys.Inject(ctx, []*message.Message{m}, "192.0.2.1", deferred)
+		cancel()
+		if err != nil {
+			t.Fatalf("inject (deferred %v): %v", deferred, err)
+		}
+	}
+	// The policy's log hook also keeps the records about those messages (their Reception and
+	// Delivery); only the messages themselves are counted here.
+	injected := func() []memberPost {
+		var out []memberPost
+		for _, p := range sink.snapshot() {
+			if strings.HasPrefix(p.id, "injected-") {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	eventually(t, "both injected messages delivered", func() bool { return len(injected()) >= 2 })
+	time.Sleep(50 * time.Millisecond)
+	for _, p := range injected() {
+		if p.member != "b" || p.queue != q {
+			t.Errorf("%s delivered by %s for queue %q, want b for %s", p.id, p.member, p.queue, q)
+		}
+	}
+	checkOnce(t, injected(), 2)
+	eventually(t, "a holds nothing", func() bool { return ms[0].sys.metrics.Queued.Load() == 0 })
 }

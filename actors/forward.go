@@ -190,7 +190,7 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 		return false // still unreachable: sending would only stall the transport (ARCHITECTURE.md)
 	}
 	msg := &wire.Handover{Queue: f.name, Epoch: epoch, Messages: batch, From: f.p.Self}
-	res, err := f.await(l.Engine().Request(pid, msg, f.p.Timeout))
+	res, err := f.await(pid.Address, l.Engine().Request(pid, msg, f.p.Timeout))
 	done, _ := res.(*wire.HandoverDone)
 	switch {
 	case err != nil:
@@ -223,15 +223,14 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 	return true
 }
 
-// errMembershipChanged abandons the wait for an owner's answer: the membership changed meanwhile, and
-// the owner may be gone. Its answer no longer matters; the messages stay here and go to whoever owns
-// the queue now (should the old owner have stored them anyway, they are delivered twice: the
-// at-least-once of a membership change).
-var errMembershipChanged = errors.New("the membership changed while waiting for the answer")
+// errOwnerGone abandons the wait for an owner's answer: the owner is no longer a member (it died,
+// or left, which it does only after answering every handover it took). Its answer no longer
+// matters; the messages stay here and go to whoever owns the queue now (should a dead owner have
+// stored them anyway, they are delivered twice: the at-least-once of a crash).
+var errOwnerGone = errors.New("the owner left the cluster while its answer was awaited")
 
-// await waits for the answer to a handover, or until the membership changes.
-func (f *forwarder) await(resp *actor.Response) (any, error) {
-	changed := f.p.Owners.Changed()
+// await waits for the answer to a handover, or until the owner at addr is no longer a member.
+func (f *forwarder) await(addr string, resp *actor.Response) (any, error) {
 	type answer struct {
 		res any
 		err error
@@ -241,11 +240,16 @@ func (f *forwarder) await(resp *actor.Response) (any, error) {
 		res, err := resp.Result()
 		got <- answer{res, err}
 	}()
-	select {
-	case a := <-got:
-		return a.res, a.err
-	case <-changed:
-		return nil, errMembershipChanged
+	for {
+		changed := f.p.Owners.Changed()
+		if !f.p.Owners.Member(addr) {
+			return nil, errOwnerGone
+		}
+		select {
+		case a := <-got:
+			return a.res, a.err
+		case <-changed:
+		}
 	}
 }
 

@@ -44,6 +44,8 @@ func (o *fakeOwners) Owner(string) (*actor.PID, uint64, bool) {
 
 func (o *fakeOwners) Changed() <-chan struct{} { return nil }
 
+func (o *fakeOwners) Member(string) bool { return true }
+
 func (o *fakeOwners) set(owns bool, owner *actor.PID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -25,6 +25,9 @@ const (
 // sender tries again. It is a loop: it waits for the spool.
 type handoverReceiver struct{ p HandoverPorts }
 
+// handoverSync is answered once every handover received before it has been answered.
+type handoverSync struct{}
+
 // HandoverPorts are what the handover receiver uses.
 type HandoverPorts struct {
 	Owners    Owners
@@ -38,6 +41,10 @@ type HandoverPorts struct {
 
 func (h *handoverReceiver) Receive(l *loopCtx, msgs []actor.Envelope) {
 	for _, env := range msgs {
+		if _, ok := env.Msg.(handoverSync); ok && env.Sender != nil {
+			l.Engine().Send(env.Sender, handoverSync{})
+			continue
+		}
 		m, ok := env.Msg.(*wire.Handover)
 		if !ok || env.Sender == nil {
 			continue

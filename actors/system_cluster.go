@@ -90,13 +90,21 @@ func (s *System) PeerReleased(peer string, view uint64) {
 }
 
 // Leave hands everything this member holds to the other members and returns once they have it (no
-// message left here), or with ctx's error. Intake is refused from the start. A member with no other
-// member left keeps what it holds in its spool, as a single node does.
-func (s *System) Leave(ctx context.Context) error {
+// message left here), or with ctx's error. Intake, and handovers from others, are refused from the
+// start; once the handovers already taken are answered, announce tells the others that this member
+// leaves (so none of them waits for an answer that will not come). A member with no other member
+// left keeps what it holds in its spool, as a single node does.
+func (s *System) Leave(ctx context.Context, announce func()) error {
 	if s.cluster == nil {
 		return nil
 	}
 	s.leaving.Store(true)
+	if s.handover != nil { // everything the receiver took before is answered once it answers this
+		_, _ = s.engine.Request(s.handover.pid, handoverSync{}, 10*time.Second).Result()
+	}
+	if announce != nil {
+		announce()
+	}
 	s.cluster.leave()
 	for s.metrics.Queued.Load() > 0 && !s.cluster.alone() {
 		select {

@@ -123,12 +123,14 @@ func (n *clusterNode) join(ctx context.Context, e *Engine, sys *actors.System, i
 	}
 }
 
-// leave tells the others this member goes, then hands everything it holds to them.
+// leave stops taking work, tells the others this member goes, then hands everything it holds to
+// them.
 func (n *clusterNode) leave(ctx context.Context, sys *actors.System) error {
-	if n.members != nil {
-		n.members.Leave()
-	}
-	return sys.Leave(ctx)
+	return sys.Leave(ctx, func() {
+		if n.members != nil {
+			n.members.Leave()
+		}
+	})
 }
 
 // stop ends the membership and the transport.

@@ -164,12 +164,7 @@ func TestClusterMemberKilled(t *testing.T) {
 	recv, url := webhook(t, slowly(5*time.Millisecond))
 	all := startCluster(t, 3, url)
 	ids := memberIDs(all)
-	gens := make([]*loadGen, 3)
-	stops := make([]func(), 3)
-	for i, m := range all {
-		gens[i] = newLoadGen(i*1_000_000, 12, 10*time.Millisecond, tenantEvents)
-		stops[i] = gens[i].start(m.node)
-	}
+	gens, stops := loadAll(all)
 	dead := all[2]
 	waitFor(t, "records delivered from every member", func() bool { return len(checkOwnersQuiet(arrivals(t, recv), ids)) == 3 })
 	dead.node.kill(t)
@@ -196,11 +191,7 @@ func TestClusterMemberKilled(t *testing.T) {
 	}
 
 	dead.restart(t, all)
-	var acked, posted []testRecord
-	for _, g := range gens {
-		a, p, _ := g.results()
-		acked, posted = append(acked, a...), append(posted, p...)
-	}
+	acked, posted := loadResults(gens)
 	waitAcked(t, recv, acked, 30*time.Second)
 	f := checkAcked(t, recv, acked, posted)
 	t.Logf("one of three members killed under load and restarted: %s", f)
@@ -229,12 +220,7 @@ func TestClusterGracefulStop(t *testing.T) {
 	recv, url := webhook(t, slowly(5*time.Millisecond))
 	all := startCluster(t, 3, url)
 	ids := memberIDs(all)
-	gens := make([]*loadGen, 3)
-	stops := make([]func(), 3)
-	for i, m := range all {
-		gens[i] = newLoadGen(i*1_000_000, 12, 10*time.Millisecond, tenantEvents)
-		stops[i] = gens[i].start(m.node)
-	}
+	gens, stops := loadAll(all)
 	waitFor(t, "records delivered from every member", func() bool { return len(checkOwnersQuiet(arrivals(t, recv), ids)) == 3 })
 	leaving := all[2]
 	stops[2]()
@@ -244,11 +230,7 @@ func TestClusterGracefulStop(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	stops[0]()
 	stops[1]()
-	var acked, posted []testRecord
-	for _, g := range gens {
-		a, p, _ := g.results()
-		acked, posted = append(acked, a...), append(posted, p...)
-	}
+	acked, posted := loadResults(gens)
 	waitAcked(t, recv, acked, 30*time.Second)
 	f := checkAcked(t, recv, acked, posted)
 	t.Logf("one of three members stopped with SIGTERM under load: %s", f)
@@ -323,4 +305,22 @@ func waitUnique(t *testing.T, recv *sink.Sink, n int) {
 	if err := recv.WaitFor(ctx, uint64(n)); err != nil {
 		t.Fatalf("%d of %d records arrived: %v", recv.Stats().Unique, n, err)
 	}
+}
+
+// loadAll posts records to every member continuously, each from its own range of numbers.
+func loadAll(all []*clusterMember) (gens []*loadGen, stops []func()) {
+	for i, m := range all {
+		g := newLoadGen(i*1_000_000, 12, 10*time.Millisecond, tenantEvents)
+		gens, stops = append(gens, g), append(stops, g.start(m.node))
+	}
+	return gens, stops
+}
+
+// loadResults are the records acknowledged and sent by all of gens.
+func loadResults(gens []*loadGen) (acked, posted []testRecord) {
+	for _, g := range gens {
+		a, p, _ := g.results()
+		acked, posted = append(acked, a...), append(posted, p...)
+	}
+	return acked, posted
 }

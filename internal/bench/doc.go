@@ -17,4 +17,10 @@
 // process: generator, engine and receiver alike), peak RSS (VmRSS sampled every 50ms), attempts per
 // record, duplicates and missing records. The baseline phase posts the same bodies with a plain Go
 // HTTP client, so that hookd's figures can be read as multiples of the cost of just sending them.
+//
+// With Config.Cluster a cluster phase follows the hookd phase: the same records offered in turn to
+// the members of a cluster of engines in this process, so that most are forwarded from the member
+// that took them to their queue's owner. ClusterFigures compares it with the single node: delivered/s
+// as a ratio, and the CPU a forwarded record costs, (cluster CPU per record - single-node CPU per
+// record) / fraction of records forwarded, from the same getrusage figures.
 package bench

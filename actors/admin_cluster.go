@@ -143,7 +143,7 @@ func (s *System) AddAdmin(kind admin.Kind, c admin.Criteria, reason string, expi
 	s.AdminChanged()
 	rules := &wire.AdminRules{Rules: []*wire.AdminRule{entryRule(e)}, From: n.self}
 	for _, m := range to {
-		s.engine.Send(adminPID(m.Addr), rules)
+		s.sendAdmin(m.Addr, rules)
 	}
 	return e
 }
@@ -160,7 +160,7 @@ func (s *System) CancelAdmin(id string) bool {
 		to := n.others()
 		n.mu.Unlock()
 		for _, m := range to {
-			s.engine.Send(adminPID(m.Addr), &wire.AdminCancel{Id: id, From: n.self})
+			s.sendAdmin(m.Addr, &wire.AdminCancel{Id: id, From: n.self})
 		}
 	}
 	return true
@@ -197,9 +197,13 @@ func (s *System) syncAdmin(members []Member) {
 	}
 	msg := &wire.AdminRules{Rules: rules, From: n.self}
 	for _, m := range fresh {
-		s.engine.Send(adminPID(m.Addr), msg)
+		s.sendAdmin(m.Addr, msg)
 	}
 }
+
+// sendAdmin sends to the admin actor at addr (a member whose connection dropped does not get it:
+// membership.NewEngine; it gets the rules again when it is back in a view).
+func (s *System) sendAdmin(addr string, msg any) { s.engine.Send(adminPID(addr), msg) }
 
 // entryRule and ruleEntry carry an admin.Entry between members (Counts stay on each member).
 func entryRule(e admin.Entry) *wire.AdminRule {
@@ -277,7 +281,7 @@ func (s *System) ask(ctx context.Context, detail, summary bool) []memberAnswer {
 			a.err = "no address known for this member"
 		default:
 			wg.Go(func() {
-				if !reachable(m.Addr) {
+				if !reachable(m.Addr, true) {
 					a.err = "nothing listens at " + m.Addr
 					return
 				}

@@ -147,16 +147,16 @@ func (c *clusterRouter) leave() {
 	c.reassign()
 }
 
-// Member says whether a live member's remote listens at addr.
-func (c *clusterRouter) Member(addr string) bool {
+// Member says whether a live member's remote listens at addr, and which run of it.
+func (c *clusterRouter) Member(addr string) (uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, m := range c.table.View().Members {
 		if c.addrs[m.ID] == addr {
-			return true
+			return m.Incarnation, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // Changed is closed at the next change of the membership.

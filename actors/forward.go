@@ -64,8 +64,13 @@ type ForwardPorts struct {
 	Log     *slog.Logger
 	Self    string        // this member's ID, the handover's From
 	Timeout time.Duration // how long to wait for the owner's answer
-	// Reachable probes an address that did not answer before another handover is sent to it.
-	Reachable func(addr string) bool
+	// Reachable says whether a handover may be sent to addr: true unless its connection dropped
+	// (or suspect is set: the last handover there got no answer) and a probe finds nothing
+	// listening there.
+	Reachable func(addr string, suspect bool) bool
+	// Stop is closed when the node stops: a forwarder waiting for an answer gives up (its messages
+	// stay in the spool for the next start).
+	Stop <-chan struct{}
 }
 
 type (
@@ -186,7 +191,7 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 		return true
 	}
 	batch := f.items[:n]
-	if f.suspect == pid.Address && !f.p.Reachable(pid.Address) {
+	if !f.p.Reachable(pid.Address, f.suspect == pid.Address) {
 		return false // still unreachable: sending would only stall the transport (ARCHITECTURE.md)
 	}
 	msg := &wire.Handover{Queue: f.name, Epoch: epoch, Messages: batch, From: f.p.Self}
@@ -224,13 +229,16 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 }
 
 // errOwnerGone abandons the wait for an owner's answer: the owner is no longer a member (it died,
-// or left, which it does only after answering every handover it took). Its answer no longer
-// matters; the messages stay here and go to whoever owns the queue now (should a dead owner have
-// stored them anyway, they are delivered twice: the at-least-once of a crash).
+// or left, which it does only after answering every handover it took), or it is a new run of it
+// (it died and came back: the old run will not answer). Its answer no longer matters; the messages
+// stay here and go to whoever owns the queue now (should a dead owner have stored them anyway, they
+// are delivered twice: the at-least-once of a crash).
 var errOwnerGone = errors.New("the owner left the cluster while its answer was awaited")
 
-// await waits for the answer to a handover, or until the owner at addr is no longer a member.
+// await waits for the answer to a handover, or until the run of the owner at addr that the request
+// went to is no longer a member.
 func (f *forwarder) await(addr string, resp *actor.Response) (any, error) {
+	run, _ := f.p.Owners.Member(addr)
 	type answer struct {
 		res any
 		err error
@@ -242,13 +250,15 @@ func (f *forwarder) await(addr string, resp *actor.Response) (any, error) {
 	}()
 	for {
 		changed := f.p.Owners.Changed()
-		if !f.p.Owners.Member(addr) {
+		if now, ok := f.p.Owners.Member(addr); !ok || now != run {
 			return nil, errOwnerGone
 		}
 		select {
 		case a := <-got:
 			return a.res, a.err
 		case <-changed:
+		case <-f.p.Stop:
+			return nil, ErrStopped
 		}
 	}
 }

@@ -44,7 +44,7 @@ func (o *fakeOwners) Owner(string) (*actor.PID, uint64, bool) {
 
 func (o *fakeOwners) Changed() <-chan struct{} { return nil }
 
-func (o *fakeOwners) Member(string) bool { return true }
+func (o *fakeOwners) Member(string) (uint64, bool) { return 1, true }
 
 func (o *fakeOwners) set(owns bool, owner *actor.PID) {
 	o.mu.Lock()
@@ -92,7 +92,7 @@ func forwardStart(t *testing.T, stored ...*persistence.Entry) *forwardRig {
 	r.owners = &fakeOwners{owner: r.owner.pid, epoch: 7}
 	p := ForwardPorts{Home: r.home, Owners: r.owners, Router: r.router, Loader: r.loader, Store: r.store,
 		Inserts: r.inserts, Metrics: r.metrics, Send: r.send, Clock: r.clock, Log: stubLogger(), Self: "m1",
-		Timeout: 5 * time.Second, Reachable: func(string) bool { return true }}
+		Timeout: 5 * time.Second, Reachable: func(string, bool) bool { return true }}
 	r.pid = stubStartLoop(t, e, "forward", "unit.webhook#1", newForwarder("unit.webhook", p)).pid
 	return r
 }

@@ -99,8 +99,8 @@ type Owners interface {
 	Owner(queue string) (pid *actor.PID, epoch uint64, ok bool)
 	// Changed is closed at the next change of the membership.
 	Changed() <-chan struct{}
-	// Member says whether a live member's remote listens at addr.
-	Member(addr string) bool
+	// Member says whether a live member's remote listens at addr, and which run of it.
+	Member(addr string) (incarnation uint64, ok bool)
 }
 
 // Resolvers finds a policy runner to run get_queue_config for a queue: the least busy one, so that

@@ -71,22 +71,23 @@ type System struct {
 
 	inserts, slots, bodies *Credits
 
-	intake   *Intake
-	router   *localRouter // the directory of this node's queue actors
-	route    Router       // where queues are found: router itself, or the cluster's router over it
-	cluster  *clusterRouter
-	forwards *localRouter // a cluster member's forwarders
-	handover *loop
-	adminNet *adminNet  // a cluster member's peers, for the admin rules (admin_cluster.go)
-	adminPID *actor.PID // a cluster member's admin actor
-	fwdMu    sync.Mutex
-	fwdLoops map[*loop]struct{}
-	dests    *destinations
-	runners  *runners
-	sessions *sessionSet
-	recorder *loop
-	hooks    []*loop
-	locals   []*loop
+	intake      *Intake
+	router      *localRouter // the directory of this node's queue actors
+	route       Router       // where queues are found: router itself, or the cluster's router over it
+	cluster     *clusterRouter
+	forwards    *localRouter // a cluster member's forwarders
+	handover    *loop
+	adminNet    *adminNet     // a cluster member's peers, for the admin rules (admin_cluster.go)
+	adminPID    *actor.PID    // a cluster member's admin actor
+	clusterStop chan struct{} // closed when a cluster member stops
+	fwdMu       sync.Mutex
+	fwdLoops    map[*loop]struct{}
+	dests       *destinations
+	runners     *runners
+	sessions    *sessionSet
+	recorder    *loop
+	hooks       []*loop
+	locals      []*loop
 
 	randMu sync.Mutex
 
@@ -124,6 +125,7 @@ func Start(opts Options) (*System, error) {
 	if opts.Cluster != nil {
 		s.forwards = newLocalRouter(0, s.send, s.spawnForwarder)
 		s.fwdLoops = map[*loop]struct{}{}
+		s.clusterStop = make(chan struct{})
 		s.cluster = newClusterRouter(opts.Cluster, s.send, s.router, s.forwards)
 		s.route = s.cluster
 	}

@@ -30,7 +30,7 @@ func newEngine(opts Options) (*actor.Engine, error) {
 func (s *System) spawnForwarder(name, id string, home QueueHome) (*actor.PID, error) {
 	p := ForwardPorts{Home: home, Owners: s.cluster, Router: s.cluster, Loader: s.spool, Store: s.spool,
 		Inserts: s.inserts, Metrics: s.metrics, Send: s.send, Clock: s.opts.Clock, Log: s.log,
-		Self: s.opts.Cluster.Self.ID, Timeout: handoverTimeout, Reachable: reachable}
+		Self: s.opts.Cluster.Self.ID, Timeout: handoverTimeout, Reachable: reachable, Stop: s.clusterStop}
 	l, err := s.loop("forward", id, newForwarder(name, p))
 	if err != nil {
 		return nil, err
@@ -47,8 +47,14 @@ func (s *System) spawnForwarder(name, id string, home QueueHome) (*actor.PID, er
 	return l.pid, nil
 }
 
-// reachable says whether something listens at addr: a TCP connection within half a second.
-func reachable(addr string) bool {
+// reachable says whether a handover may be sent to addr: always, unless the caller suspects it (its
+// last handover got no answer), then only if a TCP connection of our own finds something listening
+// there within half a second. (Sends to an address whose connection dropped are held back by the
+// transport itself: membership.NewEngine.)
+func reachable(addr string, suspect bool) bool {
+	if !suspect {
+		return true
+	}
 	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 	if err != nil {
 		return false
@@ -125,6 +131,7 @@ func (s *System) stopCluster(ctx context.Context) {
 	if s.cluster == nil {
 		return
 	}
+	close(s.clusterStop)
 	s.forwards.close(ErrStopped)
 	for _, pid := range s.router.retiredPIDs() {
 		waitDone(ctx, s.engine.Poison(pid))

@@ -190,9 +190,21 @@ func TestClusterMemberKilled(t *testing.T) {
 		t.Errorf("the survivors took %v to deliver the dead member's queues, want under 5s", d)
 	}
 
+	// The survivors declared only the killed member dead: a stalled transport would have made them
+	// declare each other dead too, and then deliver each other's queues.
+	for _, m := range all[:2] {
+		for _, line := range strings.Split(m.node.stderr.String(), "\n") {
+			if strings.Contains(line, "declared dead") && !strings.Contains(line, "dead="+dead.id) {
+				t.Errorf("%s: %s", m.id, line)
+			}
+		}
+	}
+	restarted := time.Now()
 	dead.restart(t, all)
+	t.Logf("%s listening again %v after its restart", dead.id, time.Since(restarted).Round(time.Millisecond))
 	acked, posted := loadResults(gens)
 	waitAcked(t, recv, acked, 30*time.Second)
+	t.Logf("every acknowledged record arrived %v after the restart", time.Since(restarted).Round(time.Millisecond))
 	f := checkAcked(t, recv, acked, posted)
 	t.Logf("one of three members killed under load and restarted: %s", f)
 	for _, m := range all {

@@ -1,6 +1,10 @@
 package segment
 
-import "github.com/klauspost/compress/zstd"
+import (
+	"slices"
+
+	"github.com/klauspost/compress/zstd"
+)
 
 // How a frame's entries are compressed depends on their size; measured on typical entries (~870
 // bytes each; BenchmarkCompressFrame):
@@ -20,26 +24,34 @@ const (
 	dictFrameMax  = 8 << 10
 )
 
+// dictWindow is the window of the encoders with the dictionary: a power of two at least the
+// dictionary's size and dictFrameMax (compress_test.go checks it).
+const dictWindow = 32 << 10
+
 // encoders are the writer's compressors, one per kind of frame above.
 type encoders struct {
 	small, dict, plain *zstd.Encoder
 }
 
 func newEncoders() (encoders, error) {
-	// A 1 MiB window (matches reach at most 1 MiB back, the default frame size) instead of the
-	// default 4 MiB: each encoder keeps a history buffer the window's size.
+	// Each encoder keeps a history buffer the size of its window (plus a block, 128 KiB). The large
+	// frames' encoder has a 1 MiB window (matches reach at most 1 MiB back, the default frame size)
+	// instead of the default 4 MiB; the dictionary's encoders see at most the dictionary and
+	// dictFrameMax bytes, which dictWindow covers, so a larger window would be a megabyte of heap
+	// each that no match ever reaches.
 	base := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1 << 20)}
-	withDict := zstd.WithEncoderDictRaw(dictV1ID, dictV1)
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false)}
+	with := func(opts ...zstd.EOption) []zstd.EOption { return slices.Concat(base, opts) }
+	dict, window := zstd.WithEncoderDictRaw(dictV1ID, dictV1), zstd.WithWindowSize(dictWindow)
 	var e encoders
 	var err error
-	if e.small, err = zstd.NewWriter(nil, append(base, withDict, zstd.WithNoEntropyCompression(true))...); err != nil {
+	if e.small, err = zstd.NewWriter(nil, with(dict, window, zstd.WithNoEntropyCompression(true))...); err != nil {
 		return e, err
 	}
-	if e.dict, err = zstd.NewWriter(nil, append(base, withDict)...); err != nil {
+	if e.dict, err = zstd.NewWriter(nil, with(dict, window)...); err != nil {
 		return e, err
 	}
-	e.plain, err = zstd.NewWriter(nil, base...)
+	e.plain, err = zstd.NewWriter(nil, with(zstd.WithWindowSize(1<<20))...)
 	return e, err
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"sync"
 
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
@@ -62,7 +61,7 @@ func (s *Store) readEntry(f File, at loc) (*entry, error) {
 // readFrame returns the decoded entries of the frame at `at`, from the cache when it has them.
 func (s *Store) readFrame(f File, at loc) ([]entry, error) {
 	key := frameKey{seg: at.seg, off: at.off}
-	if es, ok := s.cache.get(key); ok {
+	if es, ok := s.cachedFrame(key); ok {
 		s.stats.cacheHits.Add(1)
 		return es, nil
 	}
@@ -89,72 +88,6 @@ func (s *Store) readFrame(f File, at loc) ([]entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cache.put(key, es)
+	s.cache.putDecoded(key, raw, es)
 	return es, nil
-}
-
-type frameKey struct{ seg, off uint32 }
-
-// frameCache keeps recent frames decoded: the writer adds each frame it writes, and Load adds the
-// frames it reads. Messages are usually delivered soon after they were written, and consecutive
-// deliveries read messages written together, so most loads never touch the disk or the decompressor.
-// It is bounded by frames and by the bytes of the entries it holds.
-type frameCache struct {
-	mu       sync.Mutex
-	max      int // frames
-	maxBytes int
-	bytes    int
-	order    []frameKey
-	m        map[frameKey]cachedFrame
-}
-
-type cachedFrame struct {
-	es   []entry
-	size int
-}
-
-func (c *frameCache) init(frames, bytes int) {
-	c.max, c.maxBytes, c.m = frames, bytes, make(map[frameKey]cachedFrame, frames)
-}
-
-func (c *frameCache) get(k frameKey) ([]entry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f, ok := c.m[k]
-	return f.es, ok
-}
-
-func (c *frameCache) put(k frameKey, es []entry) {
-	size := 0
-	for i := range es {
-		size += 64 + len(es[i].queue) + len(es[i].meta) + len(es[i].body)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[k]; ok || size > c.maxBytes {
-		return
-	}
-	for len(c.order) > 0 && (len(c.order) >= c.max || c.bytes+size > c.maxBytes) {
-		c.bytes -= c.m[c.order[0]].size
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.order = append(c.order, k)
-	c.m[k] = cachedFrame{es: es, size: size}
-	c.bytes += size
-}
-
-func (c *frameCache) dropSegment(seq uint32) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	kept := c.order[:0]
-	for _, k := range c.order {
-		if k.seg == seq {
-			c.bytes -= c.m[k].size
-			delete(c.m, k)
-			continue
-		}
-		kept = append(kept, k)
-	}
-	c.order = kept
 }

@@ -174,7 +174,7 @@ func Open(opts Options) (*Store, error) {
 	s := &Store{opts: opts, log: opts.Logger, fs: opts.FS, wake: make(chan struct{}, 1), encs: encs, dec: dec,
 		led: ledger{idx: newIndex(), segs: map[uint32]*segInfo{}}, done: make(chan struct{}),
 		stopComp: make(chan struct{}), hand: newHandoff(), overlay: map[message.SpoolID]liveness{}}
-	s.cache.init(4096, 16<<20)
+	s.cache.init(cacheFrames, cacheBytes)
 	s.retry.init(8 << 20)
 	if err := s.replay(); err != nil {
 		s.closeFiles()
@@ -263,7 +263,7 @@ func (s *Store) keepForRetry(id message.SpoolID) {
 	if !ok {
 		return
 	}
-	es, ok := s.cache.get(frameKey{seg: sl.put.seg, off: sl.put.off})
+	es, ok := s.cachedFrame(frameKey{seg: sl.put.seg, off: sl.put.off})
 	if !ok || int(sl.put.idx) >= len(es) || es[sl.put.idx].id != id || es[sl.put.idx].kind != kindPut {
 		return
 	}

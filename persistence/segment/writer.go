@@ -206,23 +206,24 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 		}
 	}
 	s.ovMu.Unlock()
-	if !moves { // what was just written is what will be delivered next
-		es := make([]entry, 0, len(ops))
-		puts := false
-		for i := range ops {
-			if !ops[i].skip {
-				es = append(es, ops[i].req.e)
-				puts = puts || ops[i].req.e.kind == kindPut
-			}
-		}
-		if puts { // loads read puts only: a frame of updates and deletes would just take a place
-			s.cache.put(frameKey{seg: a.seq, off: uint32(off)}, es)
-		}
+	if !moves && framePuts(ops) { // what was just written is what will be loaded next, if anything is
+		s.cache.putPacked(frameKey{seg: a.seq, off: uint32(off)}, payload)
 	}
 	s.stats.frames.Add(1)
 	s.stats.bytes.Add(uint64(len(frame)))
 	s.stats.entries.Add(uint64(len(ops)))
 	s.hand.put(&written{seg: a, off: off, end: s.writeOff, seq: s.frameSeq, ops: ops})
+}
+
+// framePuts says whether a frame of ops holds a put: loads read puts only, so a frame of updates and
+// deletes would just take a place in the cache.
+func framePuts(ops []batchOp) bool {
+	for i := range ops {
+		if !ops[i].skip && ops[i].req.e.kind == kindPut {
+			return true
+		}
+	}
+	return false
 }
 
 // encode resolves each request against what is live (including frames not yet durable, and the
@@ -405,8 +406,11 @@ func (s *Store) extend(a *segInfo, end int64) error {
 	// A chunk at most the segment's own size: small segments are not given a megabyte each.
 	chunk := min(s.opts.Preallocate, max(s.opts.MaxSegmentSize, 4<<10))
 	to := (end + chunk - 1) / chunk * chunk
-	if cap(s.zeros) < int(min(chunk, 1<<20)) {
-		s.zeros = make([]byte, min(chunk, 1<<20))
+	// Written from a small buffer, a few calls a chunk: one the chunk's size would be a megabyte of
+	// heap kept for the store's life (twice that in the garbage collector's goal) to save syscalls
+	// that cost nothing next to the fdatasync that follows.
+	if cap(s.zeros) < int(min(chunk, zerosBuf)) {
+		s.zeros = make([]byte, min(chunk, zerosBuf))
 	}
 	for at := max(s.allocEnd, s.writeOff); at < to; {
 		n := min(int64(len(s.zeros)), to-at)
@@ -418,6 +422,9 @@ func (s *Store) extend(a *segInfo, end int64) error {
 	s.allocEnd = to
 	return nil
 }
+
+// zerosBuf is the size of the buffer extend writes zeros from.
+const zerosBuf = 64 << 10
 
 // seal cuts the zeros after the last frame of a segment the writer has left (a crash before the
 // cut leaves them to replay, which reads them as the end).

@@ -1,0 +1,61 @@
+package segment
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// TestDictWindowLosesNoMatch: the dictionary's encoders, with their small window, compress every
+// frame they are given (up to dictFrameMax) as small as with a 1 MiB window, and what they make
+// decodes.
+func TestDictWindowLosesNoMatch(t *testing.T) {
+	if dictWindow < len(dictV1)+dictFrameMax {
+		t.Fatalf("dictWindow %d does not cover the dictionary (%d bytes) and a frame of %d", dictWindow, len(dictV1), dictFrameMax)
+	}
+	encs, err := newEncoders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := func(opts ...zstd.EOption) *zstd.Encoder {
+		base := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+			zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1 << 20),
+			zstd.WithEncoderDictRaw(dictV1ID, dictV1)}
+		e, err := zstd.NewWriter(nil, append(base, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	wideSmall, wideDict := wide(zstd.WithNoEntropyCompression(true)), wide()
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderDictRaw(dictV1ID, dictV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	es := benchEntries(12)
+	var raw []byte
+	frames := 0
+	for _, e := range es {
+		raw = appendEntry(raw, &entry{kind: kindPut, id: e.ID, queue: []byte(e.Queue), meta: e.Meta, body: e.Body})
+		if len(raw) > dictFrameMax {
+			break
+		}
+		enc, ref := encs.dict, wideDict
+		if len(raw) <= smallFrameMax {
+			enc, ref = encs.small, wideSmall
+		}
+		frames++
+		got, want := enc.EncodeAll(raw, nil), ref.EncodeAll(raw, nil)
+		if len(got) > len(want) {
+			t.Errorf("%d raw bytes compress to %d with the small window, %d with 1 MiB", len(raw), len(got), len(want))
+		}
+		if back, err := dec.DecodeAll(got, nil); err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("%d raw bytes: round trip failed: %v", len(raw), err)
+		}
+	}
+	if frames < 5 {
+		t.Fatalf("only %d frames compared", frames)
+	}
+}

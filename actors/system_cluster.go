@@ -111,6 +111,9 @@ func (s *System) Leave(ctx context.Context, announce func()) error {
 	if announce != nil {
 		announce()
 	}
+	if s.cluster.alone() {
+		return nil // nobody to hand over to: the spool keeps everything, and the queues stay as they are
+	}
 	s.cluster.leave()
 	for s.metrics.Queued.Load() > 0 && !s.cluster.alone() {
 		select {

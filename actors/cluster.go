@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -240,6 +241,17 @@ func (c *clusterRouter) alone() bool {
 		}
 	}
 	return true
+}
+
+// holding says what still holds messages of this member while it leaves: its forwarders, and the
+// retired queue actors still running (those with a session, and all of them).
+func (c *clusterRouter) holding() string {
+	fwd := c.forwards.names()
+	slices.Sort(fwd)
+	c.mu.Lock()
+	busy := len(c.retiring)
+	c.mu.Unlock()
+	return fmt.Sprintf("forwarders %v, retired queue actors %d (%d with a session)", fwd, len(c.queues.retiredPIDs()), busy)
 }
 
 // describe is the membership as this member sees it, for logs and the admin API.

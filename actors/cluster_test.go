@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +22,8 @@ import (
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/ownership"
 	"github.com/hookd/hookd/persistence"
+
+	"github.com/hookd/hookd/internal/loopback"
 )
 
 // memberSink is a webhook that records, for each POST, which member sent it (the URL's m
@@ -116,12 +117,10 @@ type member struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
 	return addr
 }
 

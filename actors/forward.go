@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -48,6 +49,7 @@ type forwarder struct {
 	idleSeq uint64
 	self    *actor.PID
 	suspect string // the address of an owner whose last handover got no answer
+	refused string // why the owner refused the last handover ("" when it took it)
 }
 
 // ForwardPorts are what a forwarder uses.
@@ -207,11 +209,15 @@ func (f *forwarder) handOver(l *loopCtx, pid *actor.PID, epoch uint64, n int) bo
 		f.p.Log.Warn("handing messages over: an unexpected answer", "queue", f.name, "owner", pid.Address)
 		return false
 	case done.Code != wire.Code_CODE_OK:
-		f.p.Log.Debug("handing messages over: refused", "queue", f.name, "owner", pid.Address,
+		level := slog.LevelDebug
+		if done.Error != f.refused { // a new reason is worth an operator's eye; repeats are not
+			level, f.refused = slog.LevelInfo, done.Error
+		}
+		f.p.Log.Log(context.Background(), level, "handing messages over: refused", "queue", f.name, "owner", pid.Address,
 			"code", done.Code.String(), "error", done.Error)
 		return false
 	}
-	f.suspect = ""
+	f.suspect, f.refused = "", ""
 	for _, s := range batch {
 		f.p.Metrics.HandedBytes.Add(uint64(len(s.Meta) + len(s.Body)))
 		if id, err := spoolID(s.Id); err == nil {

@@ -115,12 +115,20 @@ func (s *System) Leave(ctx context.Context, announce func()) error {
 		return nil // nobody to hand over to: the spool keeps everything, and the queues stay as they are
 	}
 	s.cluster.leave()
+	started := time.Now()
+	next := started.Add(time.Second)
 	for s.metrics.Queued.Load() > 0 && !s.cluster.alone() {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("leaving the cluster with %d messages not handed over (they stay in the spool): %w",
-				s.metrics.Queued.Load(), ctx.Err())
+			return fmt.Errorf("leaving the cluster with %d messages not handed over (they stay in the spool; %s): %w",
+				s.metrics.Queued.Load(), s.cluster.holding(), ctx.Err())
 		case <-time.After(20 * time.Millisecond):
+		}
+		if now := time.Now(); now.After(next) { // an operator waiting for the drain sees it move
+			next = now.Add(time.Second)
+			s.log.Info("leaving the cluster: handing messages over", "member", s.opts.Cluster.Self.ID,
+				"messages", s.metrics.Queued.Load(), "holding", s.cluster.holding(),
+				"for", now.Sub(started).Round(time.Millisecond))
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"github.com/hookd/hookd/admin"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/ownership"
+
+	"github.com/hookd/hookd/internal/loopback"
 )
 
 // clusterPolicy puts each record in the queue its meta field "q" names and POSTs it to the
@@ -101,12 +102,10 @@ func (s *clusterSink) of(q string) []clusterPost {
 
 func loopbackAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
 	return addr
 }
 

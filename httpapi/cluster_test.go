@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/ownership"
+
+	testnet "github.com/hookd/hookd/internal/loopback"
 )
 
 // clusterPolicy queues each record in the queue its meta "q" names; every POST is refused, so
@@ -54,12 +55,11 @@ func (m *apiMember) get(t *testing.T, path, token string) (int, string) {
 
 func loopback(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testnet.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startAPICluster starts one member per id, all at once, each with its API (admin token "tok").

@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +10,8 @@ import (
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
 	"github.com/anthdm/hollywood/remote"
+
+	"github.com/hookd/hookd/internal/loopback"
 )
 
 // These tests run real members in one process: each has its own hollywood engine, with a remote
@@ -23,28 +24,14 @@ const (
 	testWait      = 5 * time.Second // the most any condition below may take
 )
 
-var (
-	portsMu sync.Mutex
-	ports   = map[string]bool{}
-)
-
 // freeAddr is a loopback address nobody listens at, never handed out twice.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		_ = l.Close()
-		if !ports[addr] {
-			ports[addr] = true
-			return addr
-		}
+	addr, err := loopback.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return addr
 }
 
 // member is one running member and what its callbacks saw.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"github.com/hookd/hookd/internal/sink"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/ownership"
+
+	"github.com/hookd/hookd/internal/loopback"
 )
 
 // clusterPolicy queues each record by tenant and names the delivering member in a header.
@@ -36,17 +37,17 @@ func clusterFlagsFor(m *clusterMember, all []*clusterMember) []string {
 		}
 	}
 	return []string{"--cluster-listen", m.listen, "--cluster-id", m.id, "--cluster-peers", strings.Join(peers, ","),
-		"--cluster-heartbeat", "200ms", "--cluster-dead-after", "2s", "--cluster-join-timeout", "10s"}
+		"--cluster-heartbeat", "200ms", "--cluster-dead-after", "2s", "--cluster-join-timeout", "10s",
+		"--log-level", "info"} // a failing test prints each member's log
 }
 
 func loopbackAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startCluster starts n members (m1, m2, ...) with the cluster policy posting to url, all at once

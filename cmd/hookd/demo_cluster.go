@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/engine"
+	"github.com/hookd/hookd/internal/loopback"
 	"github.com/hookd/hookd/internal/sink"
 	"github.com/hookd/hookd/message"
 )
@@ -132,12 +133,11 @@ func startDemoMembers(ctx context.Context, n int, dir, policy string, log *slog.
 	members := make([]*demoMember, n)
 	addrs := make([]string, n)
 	for i := range members {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := loopback.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
-		addrs[i] = l.Addr().String()
-		l.Close()
+		addrs[i] = addr
 		members[i] = &demoMember{id: fmt.Sprintf("m%d", i+1), listen: addrs[i]}
 	}
 	for i, m := range members {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hookd/hookd/internal/loopback"
 )
 
 // member is one `hookd run` process of the example's cluster, and what it needs to start again
@@ -42,7 +43,7 @@ type cluster struct {
 func newCluster(bin, policy, webhook, dir string, n int) (*cluster, error) {
 	c := &cluster{bin: bin, policy: policy, webhook: webhook, client: &http.Client{Timeout: 30 * time.Second}}
 	for i := range n {
-		addr, err := freePort()
+		addr, err := loopback.FreeAddr() // not from the ephemeral range: see its doc
 		if err != nil {
 			return nil, err
 		}
@@ -51,16 +52,6 @@ func newCluster(bin, policy, webhook, dir string, n int) (*cluster, error) {
 			logPath: filepath.Join(dir, id+".log")})
 	}
 	return c, nil
-}
-
-// freePort returns a loopback address nothing listens on: a port taken and given back.
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // start starts m's process: `hookd run` with the policy, its spool, an API on a free loopback port
@@ -113,12 +104,23 @@ func (c *cluster) start(ctx context.Context, m *member) error {
 	case m.api = <-listening:
 		return nil
 	case <-m.exited:
-		return fmt.Errorf("%s exited before it listened (%s); its log is %s", m.id, m.cmd.ProcessState, m.logPath)
+		return fmt.Errorf("%s exited before it listened (%s); its log is %s%s", m.id, m.cmd.ProcessState, m.logPath, m.logTail())
 	case <-time.After(30 * time.Second):
-		return fmt.Errorf("%s did not listen within 30s; its log is %s", m.id, m.logPath)
+		return fmt.Errorf("%s did not listen within 30s; its log is %s%s", m.id, m.logPath, m.logTail())
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// logTail is the last lines of m's log, indented under an error that names it ("" when empty).
+func (m *member) logTail() string {
+	b, err := os.ReadFile(m.logPath)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if err != nil || len(lines) == 0 || lines[0] == "" {
+		return ""
+	}
+	lines = lines[max(0, len(lines)-8):]
+	return ", ending:\n      " + strings.Join(lines, "\n      ")
 }
 
 // running reports whether m's process is alive.

@@ -104,10 +104,14 @@ func (s *steps) start() error {
 	for _, m := range s.c.members {
 		go func() { errs <- s.c.start(s.ctx, m) }() // each waits for the others before it listens
 	}
-	for range s.c.members {
-		if err := <-errs; err != nil {
-			return err
+	var first error
+	for range s.c.members { // wait for every start, so none is still starting when the cleanup runs
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
+	}
+	if first != nil {
+		return first
 	}
 	for _, m := range s.c.members {
 		s.say("   %s: API %s, cluster transport %s, spool %s", m.id, m.api, m.cluster, m.spool)
@@ -304,7 +308,7 @@ func (s *steps) terminate() error {
 		s.say("   %s held %d messages; %s and exited %d in %v", m.id, held, how, code,
 			time.Since(started).Round(time.Millisecond))
 		if code != 0 {
-			return fmt.Errorf("%s exited %d after SIGTERM; its log is %s", m.id, code, m.logPath)
+			return fmt.Errorf("%s exited %d after SIGTERM; its log is %s%s", m.id, code, m.logPath, m.logTail())
 		}
 	}
 	return nil

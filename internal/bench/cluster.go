@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/engine"
+	"github.com/hookd/hookd/internal/loopback"
 )
 
 // The cluster phase (Config.Cluster): the same records as the hookd phase, offered in turn to the
@@ -205,12 +205,11 @@ func (r *runner) startMembers(ctx context.Context, src []byte, name string) ([]*
 	n := r.cfg.Cluster
 	addrs := make([]string, n)
 	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := loopback.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
-		addrs[i] = ln.Addr().String()
-		ln.Close()
+		addrs[i] = addr
 	}
 	members := make([]*member, 0, n)
 	fail := func(err error) ([]*member, error) { return nil, errors.Join(err, stopMembers(members)) }

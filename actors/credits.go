@@ -12,7 +12,8 @@ type Credits struct {
 	mu       sync.Mutex
 	capacity int
 	free     int
-	wake     chan struct{} // closed and replaced whenever credits are returned
+	wake     chan struct{} // closed and replaced when credits are returned and someone holds it
+	watched  bool          // someone waits on wake (without one, Release makes no channel)
 	waits    atomic.Uint64 // times a producer found the edge full
 	waiting  atomic.Int64  // producers waiting now
 	forced   atomic.Uint64 // times credits were taken past the bound
@@ -39,6 +40,7 @@ func (c *Credits) Acquire(ctx context.Context, n int) error {
 			return nil
 		}
 		wake := c.wake
+		c.watched = true
 		c.mu.Unlock()
 		if !counted {
 			c.waits.Add(1)
@@ -84,8 +86,10 @@ func (c *Credits) Force(n int) {
 func (c *Credits) Release(n int) {
 	c.mu.Lock()
 	c.free += n
-	close(c.wake)
-	c.wake = make(chan struct{})
+	if c.watched {
+		close(c.wake)
+		c.wake, c.watched = make(chan struct{}), false
+	}
 	c.mu.Unlock()
 }
 
@@ -98,6 +102,7 @@ func (c *Credits) WaitIdle(ctx context.Context) error {
 			return nil
 		}
 		wake := c.wake
+		c.watched = true
 		c.mu.Unlock()
 		select {
 		case <-wake:

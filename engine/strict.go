@@ -50,7 +50,7 @@ func checkText(r *message.LogRecord) error {
 		name string
 		v    json.RawMessage
 	}{{"source_address", r.SourceAddress}, {"feedback_report", r.FeedbackReport}} {
-		if err := checkRaw(raw.name, raw.v); err != nil {
+		if err := checkRaw(raw.name, "", raw.v); err != nil {
 			return err
 		}
 	}
@@ -62,7 +62,7 @@ func checkText(r *message.LogRecord) error {
 			if !utf8.ValidString(k) {
 				return invalidText(m.name + " key")
 			}
-			if err := checkRaw(m.name+"."+k, v); err != nil {
+			if err := checkRaw(m.name, k, v); err != nil { // the field's name is built only for an error
 				return err
 			}
 		}
@@ -70,9 +70,13 @@ func checkText(r *message.LogRecord) error {
 	return nil
 }
 
-func checkRaw(name string, raw json.RawMessage) error {
+// checkRaw checks the raw JSON of the field name (name.key when key is not "").
+func checkRaw(name, key string, raw json.RawMessage) error {
 	if len(raw) == 0 || plainString(raw) {
 		return nil
+	}
+	if key != "" {
+		name += "." + key
 	}
 	if !json.Valid(raw) {
 		return &message.FieldError{Field: name, Problem: "not valid JSON"}

@@ -251,7 +251,7 @@ func (c *clusterRouter) holding() string {
 	c.mu.Lock()
 	busy := len(c.retiring)
 	c.mu.Unlock()
-	return fmt.Sprintf("forwarders %v, retired queue actors %d (%d with a session)", fwd, len(c.queues.retiredPIDs()), busy)
+	return fmt.Sprintf("forwarders %v, retired queue actors %d (%d with a session)", fwd, len(c.queues.retiredRefs()), busy)
 }
 
 // describe is the membership as this member sees it, for logs and the admin API.

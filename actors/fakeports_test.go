@@ -246,6 +246,8 @@ type fakeHome struct {
 	fenced  int
 }
 
+func (h *fakeHome) Stopped() {}
+
 func (h *fakeHome) Fenced() {
 	h.mu.Lock()
 	defer h.mu.Unlock()

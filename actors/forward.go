@@ -106,6 +106,7 @@ func (f *forwarder) Receive(l *loopCtx, msgs []actor.Envelope) {
 			}
 		case actor.Stopped:
 			f.stopTimers()
+			f.p.Home.Stopped()
 			return
 		}
 	}

@@ -85,6 +85,8 @@ type QueueHome interface {
 	Reap() bool
 	// Fenced says that a queue actor which lost its queue to another member has no session left.
 	Fenced()
+	// Stopped says that the actor has stopped (its Stopped handler ran).
+	Stopped()
 }
 
 // Owners is a cluster member's view of who owns each queue (nil on a single node).

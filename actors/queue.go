@@ -406,6 +406,7 @@ func (q *queueActor) stopped(c *actor.Context) {
 		delete(q.conns, id)
 	}
 	q.dest.unsubscribe(q)
+	q.p.Home.Stopped()
 }
 
 // idle reports whether the queue holds nothing: no message, no session, nobody waiting on it.

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -41,6 +42,11 @@ type queueRef struct {
 	// on their way is never reaped.
 	pending atomic.Int64
 	retired bool // out of the directory (its queue moved to another member); guarded by r.mu
+	// done is closed once the actor has stopped. Waiting for it rather than for the context Poison
+	// returns matters for an actor that may stop itself: hollywood drops a second poison pill sent
+	// while the first is being handled, and the context of that second Poison never ends.
+	done     chan struct{}
+	doneOnce sync.Once
 }
 
 func newLocalRouter(limit int, send Sender, spawn func(name, id string, home QueueHome) (*actor.PID, error)) *localRouter {
@@ -66,7 +72,7 @@ func (r *localRouter) route(name string, n, limit int) (*actor.PID, error) {
 			return nil, fmt.Errorf("%w: the node holds %d, its limit (queue %q refused)", ErrTooManyQueues, len(r.refs), name)
 		}
 		r.gen++
-		ref = &queueRef{r: r, name: name}
+		ref = &queueRef{r: r, name: name, done: make(chan struct{})}
 		pid, err := r.spawn(name, fmt.Sprintf("%s#%d", name, r.gen), ref)
 		if err != nil {
 			return nil, fmt.Errorf("starting queue %s: %w", name, err)
@@ -132,13 +138,13 @@ func (r *localRouter) names() []string {
 	return out
 }
 
-// retiredPIDs lists the retired actors still running.
-func (r *localRouter) retiredPIDs() []*actor.PID {
+// retiredRefs lists the retired actors still running.
+func (r *localRouter) retiredRefs() []*queueRef {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*actor.PID, 0, len(r.retired))
+	out := make([]*queueRef, 0, len(r.retired))
 	for _, ref := range r.retired {
-		out = append(out, ref.pid)
+		out = append(out, ref)
 	}
 	return out
 }
@@ -192,6 +198,18 @@ func (r *localRouter) close(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed, r.closing = true, err
+}
+
+// Stopped is the actor telling that it has stopped.
+func (q *queueRef) Stopped() { q.doneOnce.Do(func() { close(q.done) }) }
+
+// stop stops the actor and waits until it has (or ctx ends), whether or not it was stopping itself.
+func (q *queueRef) stop(ctx context.Context, e *actor.Engine) {
+	e.Poison(q.pid)
+	select {
+	case <-q.done:
+	case <-ctx.Done():
+	}
 }
 
 // Fenced is a retired queue actor telling that none of its sessions is left.

@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 )
@@ -211,5 +213,55 @@ func TestRouterUnitMaxQueues(t *testing.T) {
 	rig.r.close(stopped)
 	if _, err := rig.r.Recover("e.example", 1); !errors.Is(err, stopped) {
 		t.Fatalf("Recover on a closed router: %v", err)
+	}
+}
+
+// selfStopper stops itself when told to, and tells its QueueHome once it has stopped. Before it
+// returns from the message that stopped it, it lets the test poison it a second time.
+type selfStopper struct {
+	home    QueueHome
+	stopped chan struct{} // closed when the test may poison it again
+	again   chan struct{} // closed once it has
+}
+
+func (a *selfStopper) Receive(c *actor.Context) {
+	switch c.Message().(type) {
+	case string:
+		c.Engine().Poison(c.PID())
+		close(a.stopped)
+		<-a.again
+	case actor.Stopped:
+		a.home.Stopped()
+	}
+}
+
+// An actor that stops itself while the node stops it too: hollywood handles only the first poison
+// pill (the inbox is closed with the second in it), so the node waits for the actor's own word that
+// it stopped, not for the context of its own Poison.
+func TestQueueRefStopWhileTheActorStopsItself(t *testing.T) {
+	e := fakeEngine(t)
+	ref := &queueRef{name: "q", done: make(chan struct{})}
+	a := &selfStopper{home: ref, stopped: make(chan struct{}), again: make(chan struct{})}
+	ref.pid = e.Spawn(func() actor.Receiver { return a }, "selfstopper")
+	e.Send(ref.pid, "stop yourself")
+	<-a.stopped
+	returned := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		ref.stop(ctx, e)
+		close(returned)
+	}()
+	time.Sleep(20 * time.Millisecond) // the second pill is in the inbox behind the first
+	close(a.again)
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stop did not return once the actor had stopped itself")
+	}
+	select {
+	case <-ref.done:
+	default:
+		t.Fatal("stop returned before the actor had stopped")
 	}
 }

@@ -435,35 +435,51 @@ func (s *System) Stop(ctx context.Context) error {
 	if s.stopping.Swap(true) {
 		return nil
 	}
-	s.router.keepAll()
-	s.drainQueues(ctx)
-	for _, h := range s.hooks {
-		stopLoop(ctx, h)
-	}
-	_ = s.inserts.WaitIdle(ctx)
-	s.router.close(ErrStopped)
-	for _, ref := range s.router.Queues() {
-		waitDone(ctx, s.engine.Poison(ref.PID))
-	}
-	s.stopCluster(ctx)
-	s.sessions.wait(ctx)
-	s.dests.stop(ctx)
-	if s.recorder != nil {
-		stopLoop(ctx, s.recorder)
-	}
-	if s.runners != nil {
-		for _, l := range s.runners.loops {
-			stopLoop(ctx, l)
+	late := "" // the step during which the time ran out, for the error
+	step := func(name string, f func()) {
+		f()
+		if ctx.Err() != nil && late == "" {
+			late = name
 		}
 	}
+	s.router.keepAll()
+	step("draining the queues", func() { s.drainQueues(ctx) })
+	step("stopping the log hooks", func() {
+		for _, h := range s.hooks {
+			stopLoop(ctx, h)
+		}
+	})
+	step(fmt.Sprintf("waiting for %d inserts on their way to queues", s.inserts.InUse()), func() { _ = s.inserts.WaitIdle(ctx) })
+	s.router.close(ErrStopped)
+	step("stopping the queues", func() {
+		for _, ref := range s.router.Queues() {
+			waitDone(ctx, s.engine.Poison(ref.PID))
+		}
+	})
+	step("stopping the cluster's forwarders and handovers", func() { s.stopCluster(ctx) })
+	step("waiting for the sessions", func() { s.sessions.wait(ctx) })
+	step("stopping the destinations", func() { s.dests.stop(ctx) })
+	step("stopping the policy runners", func() {
+		if s.recorder != nil {
+			stopLoop(ctx, s.recorder)
+		}
+		if s.runners != nil {
+			for _, l := range s.runners.loops {
+				stopLoop(ctx, l)
+			}
+		}
+	})
 	for _, l := range s.locals { // last: everything before may still log
 		stopLoop(ctx, l)
 	}
 	s.cancel()
 	s.pool.Close()
 	err := ctx.Err()
+	if err != nil && late == "" {
+		late = "before stopping began"
+	}
 	if err != nil {
-		err = fmt.Errorf("stopping before everything finished: %w", err)
+		err = fmt.Errorf("stopping before everything finished (the time ran out %s): %w", late, err)
 	}
 	return err
 }

@@ -144,8 +144,8 @@ func (s *System) stopCluster(ctx context.Context) {
 	}
 	close(s.clusterStop)
 	s.forwards.close(ErrStopped)
-	for _, pid := range s.router.retiredPIDs() {
-		waitDone(ctx, s.engine.Poison(pid))
+	for _, ref := range s.router.retiredRefs() { // they may be stopping themselves meanwhile
+		ref.stop(ctx, s.engine)
 	}
 	s.fwdMu.Lock()
 	loops := make([]*loop, 0, len(s.fwdLoops))

@@ -190,7 +190,12 @@ func (c *child) terminate(t *testing.T) int {
 	select {
 	case <-c.exited:
 	case <-time.After(15 * time.Second):
-		t.Fatalf("hookd run did not exit within 15s of SIGTERM; stderr:\n%s", c.stderr.String())
+		_ = c.cmd.Process.Signal(syscall.SIGQUIT) // Go prints every goroutine's stack and exits
+		select {
+		case <-c.exited:
+		case <-time.After(5 * time.Second):
+		}
+		t.Fatalf("hookd run did not exit within 15s of SIGTERM; stderr (with its goroutines):\n%s", c.stderr.String())
 	}
 	return c.cmd.ProcessState.ExitCode()
 }

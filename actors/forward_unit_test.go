@@ -242,7 +242,7 @@ func handoverStart(t *testing.T) *handoverRig {
 	r := &handoverRig{e: e, owners: &fakeOwners{owns: true}, spool: newStubGroupWriter(), router: &stubRouter{},
 		send: newStubSender(nil), metrics: &Metrics{}}
 	p := HandoverPorts{Owners: r.owners, Spool: r.spool, Router: r.router, Send: r.send, Metrics: r.metrics,
-		Accepting: func() error { return r.refuse }, Log: stubLogger()}
+		Accepting: func() error { return r.refuse }, Has: r.spool.has, Log: stubLogger()}
 	r.pid = stubStartLoop(t, e, HandoverKind, HandoverID, &handoverReceiver{p: p}).pid
 	return r
 }
@@ -285,6 +285,43 @@ func TestHandoverUnitDurableThenQueued(t *testing.T) {
 	}
 	if r.metrics.Queued.Load() != 1 || r.metrics.HandedIn.Load() != 1 {
 		t.Errorf("queued %d handed in %d, want 1 and 1", r.metrics.Queued.Load(), r.metrics.HandedIn.Load())
+	}
+}
+
+// A handover repeated because its answer was lost: what this member holds already is neither
+// stored nor queued again (it would be delivered twice); the rest of the handover is.
+func TestHandoverUnitRepeatedHandover(t *testing.T) {
+	ids := message.NewIDGen([6]byte{7, 7, 7, 7, 7, 9})
+	_, a := stubMessage(t, ids, t0, "unit.webhook", "one\n")
+	_, b := stubMessage(t, ids, t0, "unit.webhook", "two\n")
+	r := handoverStart(t)
+	first := &wire.Handover{Queue: "unit.webhook", Messages: []*wire.Stored{stored(a, 1, time.Time{}, true)}}
+	if done := r.hand(t, first); done.Code != wire.Code_CODE_OK {
+		t.Fatalf("first handover: %+v", done)
+	}
+	stubWait(t, r.send.ch, "the first insert")
+	again := &wire.Handover{Queue: "unit.webhook",
+		Messages: []*wire.Stored{stored(a, 1, time.Time{}, true), stored(b, 0, time.Time{}, true)}}
+	if done := r.hand(t, again); done.Code != wire.Code_CODE_OK {
+		t.Fatalf("the handover again, with one more message: %+v", done)
+	}
+	sent := stubWait(t, r.send.ch, "the second insert")
+	ins, ok := sent.Msg.(*wire.Insert)
+	if !ok || len(ins.Messages) != 1 || !bytes.Equal(ins.Messages[0].Id, b.ID[:]) {
+		t.Fatalf("second insert %+v; want only the message not handed over before", sent.Msg)
+	}
+	if gs := r.spool.Groups(); len(gs) != 2 || len(gs[1].Entries) != 1 || gs[1].Entries[0].ID != b.ID {
+		t.Fatalf("groups %+v; want the second to hold only the new message", gs)
+	}
+	if done := r.hand(t, first); done.Code != wire.Code_CODE_OK {
+		t.Fatalf("a third time: %+v", done)
+	}
+	if gs, sent := r.spool.Groups(), r.send.Sent(); len(gs) != 2 || len(sent) != 2 {
+		t.Errorf("a handover of messages all held already wrote %d groups and sent %d inserts; want none more",
+			len(gs)-2, len(sent)-2)
+	}
+	if q, in, again := r.metrics.Queued.Load(), r.metrics.HandedIn.Load(), r.metrics.HandedAgain.Load(); q != 2 || in != 2 || again != 2 {
+		t.Errorf("queued %d, handed in %d, handed again %d; want 2, 2, 2", q, in, again)
 	}
 }
 

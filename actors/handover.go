@@ -6,6 +6,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/persistence"
 	"github.com/hookd/hookd/wire"
 )
@@ -20,7 +21,9 @@ const (
 // handoverReceiver takes the messages other members hand to this one because it owns their queue:
 // it makes them durable in this member's spool (attempts, due times and spool ids kept, so a
 // message's age still counts from when it was first received), gives them to the queue, and only
-// then answers the sender, who deletes its copy. A member that does not own the queue (the
+// then answers the sender, who deletes its copy. A message this member already holds is taken as
+// it is: the sender hands it again when the answer to an earlier handover was lost, and storing and
+// queueing it a second time would deliver it twice. A member that does not own the queue (the
 // membership changed, or the sender's view is not this one's) refuses with CODE_NOT_OWNER and the
 // sender tries again. It is a loop: it waits for the spool.
 type handoverReceiver struct{ p HandoverPorts }
@@ -36,7 +39,9 @@ type HandoverPorts struct {
 	Send      Sender
 	Metrics   *Metrics
 	Accepting func() error // refuses while the node is full, stopping or low on disk space
-	Log       *slog.Logger
+	// Has says whether this member's spool holds a message (nil: never).
+	Has func(message.SpoolID) bool
+	Log *slog.Logger
 }
 
 func (h *handoverReceiver) Receive(l *loopCtx, msgs []actor.Envelope) {
@@ -63,21 +68,28 @@ func (h *handoverReceiver) take(m *wire.Handover) *wire.HandoverDone {
 		return &wire.HandoverDone{Code: errorCode(err), Error: err.Error()}
 	}
 	entries := make([]*persistence.Entry, 0, len(m.Messages))
+	fresh := m.Messages[:0:0]
 	for _, s := range m.Messages {
 		e, err := storedEntry(m.Queue, s)
 		if err != nil {
 			return &wire.HandoverDone{Code: wire.Code_CODE_INTERNAL, Error: fmt.Sprintf("a handed-over message: %v", err)}
 		}
-		entries = append(entries, e)
-	}
-	if len(entries) > 0 {
-		durable := make(chan error, 1)
-		h.p.Spool.PutGroup(entries, func(err error) { durable <- err })
-		if err := <-durable; err != nil {
-			return &wire.HandoverDone{Code: errorCode(err), Error: err.Error()}
+		if h.p.Has != nil && h.p.Has(e.ID) {
+			h.p.Metrics.HandedAgain.Add(1)
+			continue // handed over before: it is in this member's queue already
 		}
+		entries = append(entries, e)
+		fresh = append(fresh, s)
 	}
-	n := len(m.Messages)
+	if len(entries) == 0 {
+		return &wire.HandoverDone{Code: wire.Code_CODE_OK}
+	}
+	durable := make(chan error, 1)
+	h.p.Spool.PutGroup(entries, func(err error) { durable <- err })
+	if err := <-durable; err != nil {
+		return &wire.HandoverDone{Code: errorCode(err), Error: err.Error()}
+	}
+	n := len(fresh)
 	pid, err := h.p.Router.Recover(m.Queue, n)
 	if err != nil {
 		// Durable here, so not lost: the next start replays them. The sender keeps its copy too.
@@ -85,6 +97,6 @@ func (h *handoverReceiver) take(m *wire.Handover) *wire.HandoverDone {
 	}
 	h.p.Metrics.Queued.Add(int64(n))
 	h.p.Metrics.HandedIn.Add(uint64(n))
-	h.p.Send.Send(pid, &wire.Insert{Queue: m.Queue, Messages: m.Messages})
+	h.p.Send.Send(pid, &wire.Insert{Queue: m.Queue, Messages: fresh})
 	return &wire.HandoverDone{Code: wire.Code_CODE_OK}
 }

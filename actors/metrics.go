@@ -57,6 +57,8 @@ var (
 		"direction")
 	descHandBytes = desc("hookd_cluster_handover_bytes_total",
 		"Bytes of meta and body of the messages this member handed over to their queue's owner.")
+	descHandedAgain = desc("hookd_cluster_handover_repeated_total",
+		"Messages handed over to this member that it held already (an earlier answer was lost): taken without storing or queueing them again.")
 	descRoutedAway = desc("hookd_cluster_forwarded_records_total",
 		"Messages made here (a hook kept a record, or an injection) whose queue another member owns, counted when routed to this member's forwarder of the queue.")
 )
@@ -131,6 +133,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descHandover, s.metrics.Forwarded.Load(), "out")
 		counter(descHandover, s.metrics.HandedIn.Load(), "in")
 		counter(descHandBytes, s.metrics.HandedBytes.Load())
+		counter(descHandedAgain, s.metrics.HandedAgain.Load())
 		counter(descRoutedAway, s.cluster.routedAway.Load())
 	}
 	for _, fn := range c.extra {

@@ -21,6 +21,7 @@ type Metrics struct {
 	Interrupted atomic.Uint64 // calls into the policy stopped at their deadline
 	Forwarded   atomic.Uint64 // messages handed over to their queue's owner on another member
 	HandedIn    atomic.Uint64 // messages other members handed over to this one
+	HandedAgain atomic.Uint64 // messages handed over that this member held already
 	HandedBytes atomic.Uint64 // bytes of meta and body of the messages handed over by this member
 }
 

@@ -197,15 +197,30 @@ type stubGroupWriter struct {
 
 	mu     sync.Mutex
 	groups []*stubGroup
+	stored map[message.SpoolID]bool // the entries of the groups done without an error
 }
 
-func newStubGroupWriter() *stubGroupWriter { return &stubGroupWriter{calls: make(chan *stubGroup, 16)} }
+func newStubGroupWriter() *stubGroupWriter {
+	return &stubGroupWriter{calls: make(chan *stubGroup, 16), stored: map[message.SpoolID]bool{}}
+}
+
+// has says whether a group done without an error held id (the spool's Has).
+func (w *stubGroupWriter) has(id message.SpoolID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stored[id]
+}
 
 func (w *stubGroupWriter) PutGroup(es []*persistence.Entry, done func(error)) {
 	g := &stubGroup{Entries: append([]*persistence.Entry(nil), es...), done: done}
 	w.mu.Lock()
 	w.groups = append(w.groups, g)
 	hold, err := w.hold, w.err
+	if !hold && err == nil {
+		for _, e := range es {
+			w.stored[e.ID] = true
+		}
+	}
 	w.mu.Unlock()
 	w.calls <- g
 	if !hold {

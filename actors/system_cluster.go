@@ -69,7 +69,7 @@ func (s *System) spawnHandover() error {
 		return nil
 	}
 	l, err := s.loop(HandoverKind, HandoverID, &handoverReceiver{p: HandoverPorts{Owners: s.cluster, Spool: s.spool,
-		Router: s.cluster, Send: s.send, Metrics: s.metrics, Accepting: s.Accepting, Log: s.log}})
+		Router: s.cluster, Send: s.send, Metrics: s.metrics, Accepting: s.Accepting, Has: s.spool.Has, Log: s.log}})
 	if err != nil {
 		return err
 	}

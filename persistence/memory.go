@@ -104,6 +104,14 @@ func (s *Memory) Load(id message.SpoolID) (*Entry, error) {
 	return &c, nil
 }
 
+// Has reports whether the spool holds id.
+func (s *Memory) Has(id message.SpoolID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.entries[id]
+	return ok
+}
+
 // Recover calls fn for every entry.
 func (s *Memory) Recover(fn func(*Entry) error) error {
 	s.mu.Lock()

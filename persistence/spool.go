@@ -79,6 +79,8 @@ type Spool interface {
 	Delete(id message.SpoolID)
 	// Load reads an entry back, body included.
 	Load(id message.SpoolID) (*Entry, error)
+	// Has reports whether the spool holds id: put (durable or on its way) and not deleted since.
+	Has(id message.SpoolID) bool
 	// Recover calls fn for every stored entry, in no particular order, before any other use.
 	Recover(fn func(*Entry) error) error
 	// Close flushes what is pending and releases the spool.

@@ -9,6 +9,16 @@ import (
 	"github.com/hookd/hookd/persistence"
 )
 
+// Has reports whether the store holds id: what is written but not durable yet counts, a delete on
+// its way does too (as gone).
+func (s *Store) Has(id message.SpoolID) bool {
+	if v, ok := s.overlayState(id); ok {
+		return v.live
+	}
+	_, ok := s.currentSlot(id)
+	return ok
+}
+
 // Load reads a live message back, meta and body included.
 func (s *Store) Load(id message.SpoolID) (*persistence.Entry, error) {
 	s.stats.loads.Add(1)

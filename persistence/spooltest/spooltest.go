@@ -84,6 +84,9 @@ func testPutLoad(t *testing.T, open Factory) {
 	if _, err := s.Load(Entry(2).ID); !errors.Is(err, persistence.ErrNotFound) {
 		t.Fatalf("load of an unknown id: %v", err)
 	}
+	if !s.Has(e.ID) || s.Has(Entry(2).ID) {
+		t.Fatalf("Has: %v for the put entry, %v for an unknown id", s.Has(e.ID), s.Has(Entry(2).ID))
+	}
 }
 
 func testUpdateDelete(t *testing.T, open Factory) {
@@ -101,6 +104,9 @@ func testUpdateDelete(t *testing.T, open Factory) {
 	}
 	if _, err := s.Load(b.ID); !errors.Is(err, persistence.ErrNotFound) {
 		t.Fatalf("deleted entry loads: %v", err)
+	}
+	if !s.Has(a.ID) || s.Has(b.ID) {
+		t.Fatalf("Has: %v for an updated entry, %v for a deleted one", s.Has(a.ID), s.Has(b.ID))
 	}
 	n := 0
 	if err := s.Recover(func(*persistence.Entry) error { n++; return nil }); err != nil || n != 2 {
@@ -156,5 +162,8 @@ func testReopen(t *testing.T, open Factory) {
 	loaded, err := s.Load(a.ID)
 	if err != nil || !same(loaded, a) {
 		t.Fatalf("loaded after reopen %+v, %v", loaded, err)
+	}
+	if !s.Has(a.ID) || s.Has(b.ID) {
+		t.Fatalf("Has after reopen: %v for the kept entry, %v for the deleted one", s.Has(a.ID), s.Has(b.ID))
 	}
 }

@@ -49,7 +49,8 @@ func (c *causeConn) Write(p []byte) (int, error) {
 // own doing (a close or a deadline).
 func (c *causeConn) note(err error) {
 	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
-		c.cause.CompareAndSwap(nil, &err)
+		kept := err // a copy: taking err's own address would move it to the heap at every call
+		c.cause.CompareAndSwap(nil, &kept)
 	}
 }
 

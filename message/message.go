@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Meta is a message's metadata: JSON values by key.
@@ -31,6 +32,9 @@ func (m Meta) GetString(key string) (value string, ok bool, err error) {
 	if !present || isJSONNull(raw) {
 		return "", false, nil
 	}
+	if v, ok := plainJSONString(raw); ok {
+		return v, true, nil
+	}
 	if jsonKind(raw) != "string" {
 		return "", false, fmt.Errorf("meta %q must be a string, got %s", key, jsonKind(raw))
 	}
@@ -43,6 +47,24 @@ func (m Meta) GetString(key string) (value string, ok bool, err error) {
 // SetString stores value under key as a JSON string.
 func (m Meta) SetString(key, value string) {
 	m[key] = AppendJSONString(nil, value)
+}
+
+// plainJSONString returns the text of raw when it is exactly one JSON string without escapes or
+// control characters, in valid UTF-8 (what json.Unmarshal would return for it); false otherwise.
+func plainJSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
 }
 
 func isJSONNull(raw []byte) bool {

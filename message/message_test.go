@@ -273,3 +273,23 @@ func TestMetaHelpers(t *testing.T) {
 		}
 	})
 }
+
+// The fast path of Meta.GetString agrees with encoding/json wherever it answers.
+func FuzzPlainJSONString(f *testing.F) {
+	for _, s := range []string{`"acme"`, `"a\"b"`, `"é"`, "\"\xff\"", `""`, `"a" "b"`, `"tab	"`, `12`, `"x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainJSONString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("%q: fast path %q, encoding/json %q (%v)", raw, got, want, err)
+		}
+		if v, present, err := (Meta{"k": raw}).GetString("k"); err != nil || !present || v != want {
+			t.Fatalf("%q: GetString %q %v %v", raw, v, present, err)
+		}
+	})
+}

@@ -119,6 +119,7 @@ func adminPID(addr string) *actor.PID { return actor.NewPID(addr, AdminKind+"/"+
 // spawnAdmin starts a cluster member's admin actor.
 func (s *System) spawnAdmin() {
 	s.adminNet = &adminNet{self: s.opts.Cluster.Self.ID}
+	s.armAdminResync()
 	p := AdminPorts{Registry: s.admin, Changed: s.AdminChanged, Report: s.report, Send: s.send, Clock: s.opts.Clock,
 		Log: s.log, Ctx: s.ctx}
 	opts := append([]actor.OptFunc{actor.WithID(AdminID)}, actorOpts(s.log, &s.metrics.Panics)...)
@@ -201,8 +202,56 @@ func (s *System) syncAdmin(members []Member) {
 	}
 }
 
+// adminResync is how often a member tells every other member all the rules it holds and the
+// cancellations it remembers. A rule or a cancellation sent once can be lost on the way (a
+// connection that dropped and came back without the member leaving the view: membership.NewEngine
+// drops what it could not send); the next resync brings it. The registry makes the repeats
+// harmless: a rule held is not stored twice, a cancelled one is not stored again.
+const adminResync = 10 * time.Second
+
+// armAdminResync runs resyncAdmin every adminResync until the node stops.
+func (s *System) armAdminResync() {
+	s.opts.Clock.AfterFunc(adminResync, func() {
+		select {
+		case <-s.clusterStop:
+			return
+		default:
+		}
+		s.resyncAdmin()
+		s.armAdminResync()
+	})
+}
+
+// resyncAdmin sends every other member of the view this member's rules and remembered
+// cancellations.
+func (s *System) resyncAdmin() {
+	n := s.adminNet
+	if n == nil {
+		return
+	}
+	now := s.opts.Clock.Now()
+	n.mu.Lock()
+	to := n.others()
+	var rules []*wire.AdminRule
+	for _, kind := range []admin.Kind{admin.Bounce, admin.Suspend} {
+		for _, e := range s.admin.List(kind, now) {
+			rules = append(rules, entryRule(e))
+		}
+	}
+	gone := s.admin.Gone(now)
+	n.mu.Unlock()
+	for _, m := range to {
+		if len(rules) > 0 {
+			s.sendAdmin(m.Addr, &wire.AdminRules{Rules: rules, From: n.self})
+		}
+		for _, id := range gone {
+			s.sendAdmin(m.Addr, &wire.AdminCancel{Id: id, From: n.self})
+		}
+	}
+}
+
 // sendAdmin sends to the admin actor at addr (a member whose connection dropped does not get it:
-// membership.NewEngine; it gets the rules again when it is back in a view).
+// membership.NewEngine; it gets the rules again at the next resync, or when it is back in a view).
 func (s *System) sendAdmin(addr string, msg any) { s.engine.Send(adminPID(addr), msg) }
 
 // entryRule and ruleEntry carry an admin.Entry between members (Counts stay on each member).

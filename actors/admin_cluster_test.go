@@ -86,3 +86,38 @@ func TestAdminRuleCarriesTheEntry(t *testing.T) {
 		t.Fatalf("the zero entry came back as %+v", got)
 	}
 }
+
+// A rule or a cancellation that did not reach a member (here: made on one member's registry
+// without being sent) reaches it at the next resync; a resync never brings a cancelled rule back.
+func TestClusterAdminResync(t *testing.T) {
+	sink := newMemberSink(t)
+	ms := startMembers(t, 2, sink.URL)
+	a, b := ms[0].sys, ms[1].sys
+	d := "resync.example"
+	e := a.admin.Add(admin.Suspend, admin.Criteria{Domain: &d}, "lost on the way", 0, time.Now().Add(time.Hour), false, time.Now())
+	holds := func(s *System) bool {
+		for _, got := range s.admin.List(admin.Suspend, time.Now()) {
+			if got.ID == e.ID {
+				return true
+			}
+		}
+		return false
+	}
+	if holds(b) {
+		t.Fatal("the rule reached the other member without a resync")
+	}
+	a.resyncAdmin()
+	eventually(t, "the rule at the other member after a resync", func() bool { return holds(b) })
+
+	if !a.admin.Cancel(e.ID) {
+		t.Fatal("cancel")
+	}
+	b.resyncAdmin() // the other member still holds it, and tells the first: it must stay cancelled there
+	a.resyncAdmin()
+	eventually(t, "the cancellation at the other member after a resync", func() bool { return !holds(b) })
+	b.resyncAdmin()
+	time.Sleep(100 * time.Millisecond) // whatever b sent is handled by now
+	if holds(a) || holds(b) {
+		t.Errorf("a resync brought a cancelled rule back: first member %v, second %v", holds(a), holds(b))
+	}
+}

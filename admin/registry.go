@@ -86,6 +86,9 @@ type Registry struct {
 	byID       map[string]*record   // every stored entry
 	byKind     [2][]*record         // per kind, oldest (by Added) first
 	gone       map[string]time.Time // ids cancelled or replaced, until when Put ignores them
+	// heard marks the ids of gone that Revoke learnt of without knowing the entry: their memory is
+	// this registry's own (RevokeMemory), not the entry's expiry every member knows alike.
+	heard map[string]bool
 	generation atomic.Uint64        // bumped under mu by every change of the entries
 }
 
@@ -98,7 +101,7 @@ type record struct {
 
 // NewRegistry returns an empty Registry.
 func NewRegistry() *Registry {
-	return &Registry{byID: make(map[string]*record), gone: make(map[string]time.Time)}
+	return &Registry{byID: make(map[string]*record), gone: make(map[string]time.Time), heard: make(map[string]bool)}
 }
 
 // Add stores a new entry and returns it. Its expiry is expires when that is
@@ -179,10 +182,10 @@ func (r *Registry) Revoke(id string, now time.Time) bool {
 		r.generation.Add(1)
 		return true
 	}
-	if id != "" {
-		if until := now.Add(RevokeMemory); r.gone[id].Before(until) {
-			r.gone[id] = until
-		}
+	if _, known := r.gone[id]; id != "" && !known {
+		// Not extended when known: members tell each other their cancellations again and again
+		// (resyncs), and each repeat extending the memory would keep it forever.
+		r.gone[id], r.heard[id] = now.Add(RevokeMemory), true
 	}
 	return false
 }
@@ -204,6 +207,7 @@ func (r *Registry) equalLocked(e Entry) *record {
 // expired, for Put.
 func (r *Registry) dropLocked(rec *record) {
 	r.gone[rec.entry.ID] = rec.entry.Expires
+	delete(r.heard, rec.entry.ID)
 	r.removeLocked(rec.entry.ID)
 }
 
@@ -234,6 +238,25 @@ func (r *Registry) Cancel(id string) bool {
 	r.dropLocked(rec)
 	r.generation.Add(1)
 	return true
+}
+
+// Gone returns the IDs of the entries cancelled or replaced here (a cancellation from elsewhere
+// included, when the entry was known here) until the entry would have expired: what a member tells
+// the others again, so that a cancellation lost on the way still arrives. A cancellation of an
+// entry never known here is not among them: its memory is this registry's own, and members
+// repeating such ones to each other would keep them alive forever.
+func (r *Registry) Gone(now time.Time) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(now)
+	out := make([]string, 0, len(r.gone))
+	for id := range r.gone {
+		if !r.heard[id] {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // List returns the entries of kind active at now, oldest first, each with
@@ -317,6 +340,7 @@ func (r *Registry) pruneLocked(now time.Time) {
 	for id, until := range r.gone {
 		if !now.Before(until) {
 			delete(r.gone, id)
+			delete(r.heard, id)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,56 @@ func TestRevokeAndLateCopies(t *testing.T) {
 	}
 	if early.Revoke("", t0) || early.Revoke("not a uuid", t0) {
 		t.Fatal("Revoke of nothing")
+	}
+}
+
+// Gone lists what a member says again to the others: its cancellations and those it applied (until
+// the entry would have expired) and the entries it replaced; not the cancellations of entries it
+// never knew.
+func TestGone(t *testing.T) {
+	r := NewRegistry()
+	cancelled := r.Add(Bounce, Criteria{Domain: strp("a")}, "r", time.Hour, time.Time{}, false, t0)
+	replaced := r.Add(Suspend, Criteria{Domain: strp("b")}, "r", 2*time.Hour, time.Time{}, false, t0)
+	kept := r.Add(Suspend, Criteria{Domain: strp("b")}, "again", 2*time.Hour, time.Time{}, false, t0)
+	r.Cancel(cancelled.ID)
+	r.Revoke("0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f", t0) // never known here
+	fromElsewhere := NewRegistry().Add(Bounce, Criteria{Domain: strp("c")}, "r", time.Hour, time.Time{}, false, t0)
+	r.Put(copyOf(fromElsewhere), t0)
+	r.Revoke(fromElsewhere.ID, t0)
+	want := []string{cancelled.ID, replaced.ID, fromElsewhere.ID}
+	got := r.Gone(t0.Add(time.Minute))
+	if strings.Join(got, ",") != strings.Join(sorted(want), ",") {
+		t.Fatalf("Gone %v, want %v", got, sorted(want))
+	}
+	for _, id := range got {
+		if id == kept.ID {
+			t.Fatalf("Gone lists the entry that is still active: %v", got)
+		}
+	}
+	if got := r.Gone(t0.Add(time.Hour)); strings.Join(got, ",") != strings.Join(sorted([]string{replaced.ID}), ",") {
+		t.Errorf("after an hour Gone %v, want only the replaced entry (it would have expired after two)", got)
+	}
+	if got := r.Gone(t0.Add(2 * time.Hour)); len(got) != 0 {
+		t.Errorf("after two hours Gone %v, want nothing", got)
+	}
+}
+
+func sorted(ids []string) []string {
+	out := append([]string(nil), ids...)
+	slices.Sort(out)
+	return out
+}
+
+// Members repeat their cancellations to each other: a repeat does not make the memory longer, so it
+// ends RevokeMemory after it began however often it is heard.
+func TestRevokeRepeatedIsNotRememberedLonger(t *testing.T) {
+	r := NewRegistry()
+	id := "0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f"
+	for m := time.Duration(0); m < RevokeMemory; m += time.Minute {
+		r.Revoke(id, t0.Add(m))
+	}
+	if !r.Put(copyOf(Entry{ID: id, Kind: Bounce, Criteria: Criteria{Domain: strp("e")}, Expires: t0.Add(2 * RevokeMemory),
+		Added: t0}), t0.Add(RevokeMemory)) {
+		t.Error("a copy of an entry whose revocation was heard is still refused RevokeMemory after the first revocation")
 	}
 }

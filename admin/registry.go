@@ -81,15 +81,15 @@ func (e *Entry) Remaining(now time.Time) time.Duration {
 // next Add or Put. In a cluster every member has a Registry: what Add makes
 // on one member is Put on the others, and a Cancel is Revoked there.
 type Registry struct {
-	mu         sync.RWMutex
-	random     io.Reader            // UUID source; nil means crypto/rand
-	byID       map[string]*record   // every stored entry
-	byKind     [2][]*record         // per kind, oldest (by Added) first
-	gone       map[string]time.Time // ids cancelled or replaced, until when Put ignores them
+	mu     sync.RWMutex
+	random io.Reader            // UUID source; nil means crypto/rand
+	byID   map[string]*record   // every stored entry
+	byKind [2][]*record         // per kind, oldest (by Added) first
+	gone   map[string]time.Time // ids cancelled or replaced, until when Put ignores them
 	// heard marks the ids of gone that Revoke learnt of without knowing the entry: their memory is
 	// this registry's own (RevokeMemory), not the entry's expiry every member knows alike.
-	heard map[string]bool
-	generation atomic.Uint64        // bumped under mu by every change of the entries
+	heard      map[string]bool
+	generation atomic.Uint64 // bumped under mu by every change of the entries
 }
 
 // record is a stored entry; entry.Counts stays nil and counts holds the

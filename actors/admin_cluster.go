@@ -49,7 +49,7 @@ type AdminPorts struct {
 	// Changed tells this member's queues that the rules changed.
 	Changed func()
 	// Report is this member's answer to a QueuesRequest.
-	Report func(ctx context.Context, detail, summary bool) *wire.QueuesReply
+	Report func(ctx context.Context, req *wire.QueuesRequest) *wire.QueuesReply
 	Send   Sender
 	Clock  clock.Clock
 	Log    *slog.Logger
@@ -84,11 +84,11 @@ func (a *adminActor) Receive(c *actor.Context) {
 		if to == nil {
 			return
 		}
-		detail, summary := m.Detail, m.Summary
+		req := &wire.QueuesRequest{Detail: m.Detail, Summary: m.Summary, Bounces: m.Bounces}
 		go func() {
 			ctx, cancel := context.WithTimeout(a.p.Ctx, reportTimeout)
 			defer cancel()
-			a.p.Send.Send(to, a.p.Report(ctx, detail, summary))
+			a.p.Send.Send(to, a.p.Report(ctx, req))
 		}()
 	}
 }
@@ -275,11 +275,21 @@ func ruleEntry(r *wire.AdminRule) admin.Entry {
 		Expires: dueTime(r.Expires), SuppressLogging: r.SuppressLogging, Added: dueTime(r.Added)}
 }
 
-// report is this member's answer to a QueuesRequest: with summary, only the counts.
-func (s *System) report(ctx context.Context, detail, summary bool) *wire.QueuesReply {
+// report is this member's answer to a QueuesRequest: with summary, only the counts; with bounces,
+// only the messages this member's queues bounced through each bounce rule.
+func (s *System) report(ctx context.Context, req *wire.QueuesRequest) *wire.QueuesReply {
+	detail, summary := req.GetDetail(), req.GetSummary()
 	r := &wire.QueuesReply{Queued: s.metrics.Queued.Load()}
 	if c := s.opts.Cluster; c != nil {
 		r.Member, r.Incarnation = c.Self.ID, c.Self.Incarnation
+	}
+	if req.GetBounces() {
+		for _, e := range s.admin.List(admin.Bounce, s.opts.Clock.Now()) {
+			if len(e.Counts) > 0 {
+				r.Bounces = append(r.Bounces, &wire.BounceCounts{Id: e.ID, Queues: e.Counts})
+			}
+		}
+		return r
 	}
 	if summary {
 		r.OwnedQueues = int64(len(s.router.Queues()))
@@ -297,6 +307,38 @@ func (s *System) report(ctx context.Context, detail, summary bool) *wire.QueuesR
 	return r
 }
 
+// AdminList lists the active bounces or suspensions. On a cluster member every member holds every
+// rule, and each counts the messages its own queues bounced: a bounce's Counts are then the sum
+// over the members that answered within 2 s (or ctx).
+func (s *System) AdminList(ctx context.Context, kind admin.Kind) []admin.Entry {
+	entries := s.admin.List(kind, s.opts.Clock.Now())
+	if s.cluster == nil || kind != admin.Bounce || len(entries) == 0 {
+		return entries
+	}
+	byID := make(map[string]*admin.Entry, len(entries))
+	for i := range entries {
+		byID[entries[i].ID] = &entries[i]
+	}
+	for _, a := range s.ask(ctx, &wire.QueuesRequest{Bounces: true}) {
+		if a.reply == nil || a.ID == s.cluster.self { // this member's counts are in entries already
+			continue
+		}
+		for _, b := range a.reply.GetBounces() {
+			e := byID[b.GetId()]
+			if e == nil {
+				continue // a rule this member does not hold (yet): the resync brings it
+			}
+			if e.Counts == nil {
+				e.Counts = map[string]uint64{}
+			}
+			for q, n := range b.GetQueues() {
+				e.Counts[q] += n
+			}
+		}
+	}
+	return entries
+}
+
 // memberAnswer is one member's reply to a question of the admin API, or why there is none.
 type memberAnswer struct {
 	Member
@@ -307,7 +349,7 @@ type memberAnswer struct {
 // ask puts a QueuesRequest to every member of the current view, this one included (answered here),
 // and waits for their answers: at most askTimeout, or until ctx's deadline. A member whose address
 // takes no connection is not sent the request (hollywood's remote stalls dialing it).
-func (s *System) ask(ctx context.Context, detail, summary bool) []memberAnswer {
+func (s *System) ask(ctx context.Context, req *wire.QueuesRequest) []memberAnswer {
 	members := s.cluster.members()
 	timeout := askTimeout
 	if d, ok := ctx.Deadline(); ok {
@@ -324,7 +366,7 @@ func (s *System) ask(ctx context.Context, detail, summary bool) []memberAnswer {
 			wg.Go(func() {
 				local, cancel := context.WithTimeout(ctx, timeout)
 				defer cancel()
-				a.reply = s.report(local, detail, summary)
+				a.reply = s.report(local, req)
 			})
 		case m.Addr == "":
 			a.err = "no address known for this member"
@@ -334,8 +376,7 @@ func (s *System) ask(ctx context.Context, detail, summary bool) []memberAnswer {
 					a.err = "nothing listens at " + m.Addr
 					return
 				}
-				res, err := s.engine.Request(adminPID(m.Addr), &wire.QueuesRequest{Detail: detail, Summary: summary},
-					max(time.Until(deadline), time.Millisecond)).Result()
+				res, err := s.engine.Request(adminPID(m.Addr), req, max(time.Until(deadline), time.Millisecond)).Result()
 				reply, ok := res.(*wire.QueuesReply)
 				switch {
 				case err != nil:
@@ -405,7 +446,7 @@ func (s *System) ClusterQueues(ctx context.Context, detail bool) ClusterQueues {
 		}
 		return out
 	}
-	for _, a := range s.ask(ctx, detail, false) {
+	for _, a := range s.ask(ctx, &wire.QueuesRequest{Detail: detail}) {
 		if a.reply == nil {
 			out.Silent = append(out.Silent, Silent{Member: a.ID, Error: a.err})
 			continue
@@ -466,7 +507,7 @@ func (s *System) ClusterStatus(ctx context.Context) (ClusterStatus, bool) {
 	if st.Pending == nil {
 		st.Pending = []string{}
 	}
-	for _, a := range s.ask(ctx, false, true) {
+	for _, a := range s.ask(ctx, &wire.QueuesRequest{Summary: true}) {
 		m := ClusterMember{ID: a.ID, Address: a.Addr, Incarnation: a.Incarnation, State: "live", Error: a.err}
 		switch {
 		case a.ID == st.Self:

@@ -121,3 +121,29 @@ func TestClusterAdminResync(t *testing.T) {
 		t.Errorf("a resync brought a cancelled rule back: first member %v, second %v", holds(a), holds(b))
 	}
 }
+
+// A bounce's counts, listed on any member, are the sum of what each member's queues bounced.
+func TestClusterBounceCountsSummed(t *testing.T) {
+	sink := newMemberSink(t)
+	ms := startMembers(t, 2, sink.URL)
+	a, b := ms[0].sys, ms[1].sys
+	d := "counted.example"
+	e := a.AddAdmin(admin.Bounce, admin.Criteria{Domain: &d}, "counted", time.Now().Add(time.Hour), false)
+	eventually(t, "the rule on the second member", func() bool { return len(b.admin.List(admin.Bounce, time.Now())) == 1 })
+	a.admin.CountBounce(e.ID, "x@counted.example")
+	a.admin.CountBounce(e.ID, "x@counted.example")
+	b.admin.CountBounce(e.ID, "x@counted.example")
+	b.admin.CountBounce(e.ID, "y@counted.example")
+	for _, s := range []*System{a, b} {
+		list := s.AdminList(t.Context(), admin.Bounce)
+		if len(list) != 1 || list[0].ID != e.ID {
+			t.Fatalf("%s lists %+v", s.opts.Cluster.Self.ID, list)
+		}
+		if c := list[0].Counts; len(c) != 2 || c["x@counted.example"] != 3 || c["y@counted.example"] != 1 {
+			t.Errorf("%s: counts %v; want x 3 (2 + 1) and y 1", s.opts.Cluster.Self.ID, c)
+		}
+	}
+	if got := a.admin.List(admin.Bounce, time.Now())[0].Counts["x@counted.example"]; got != 2 {
+		t.Errorf("listing changed the registry's own counts: %d", got)
+	}
+}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+
 	"github.com/hookd/hookd/admin"
 )
 
@@ -37,13 +39,14 @@ func (e *Engine) AdminCancel(id string) (bool, error) {
 }
 
 // AdminList lists the active bounces or suspensions. On a cluster member the list is the
-// cluster's (every member holds every rule), with the bounce counts of this member's queues.
+// cluster's (every member holds every rule), and a bounce's counts are the sum of the members'
+// (each counts its own queues'; a member that does not answer within 2 s adds nothing).
 func (e *Engine) AdminList(kind admin.Kind) ([]admin.Entry, error) {
 	sys, err := e.system()
 	if err != nil {
 		return nil, err
 	}
-	return sys.Admin().List(kind, e.cfg.Clock.Now()), nil
+	return sys.AdminList(context.Background(), kind), nil
 }
 
 // Now is the engine's clock reading.

@@ -632,11 +632,13 @@ func (x *AdminCancel) GetFrom() string {
 	return ""
 }
 
-// QueuesRequest asks a member for its queues (summary: only the counts of QueuesReply).
+// QueuesRequest asks a member for its queues (summary: only the counts of QueuesReply; bounces:
+// only the messages its queues bounced through each bounce rule).
 type QueuesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Detail        bool                   `protobuf:"varint,1,opt,name=detail,proto3" json:"detail,omitempty"`
 	Summary       bool                   `protobuf:"varint,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Bounces       bool                   `protobuf:"varint,3,opt,name=bounces,proto3" json:"bounces,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -685,6 +687,66 @@ func (x *QueuesRequest) GetSummary() bool {
 	return false
 }
 
+func (x *QueuesRequest) GetBounces() bool {
+	if x != nil {
+		return x.Bounces
+	}
+	return false
+}
+
+// BounceCounts is the messages a member's queues bounced through one bounce rule, by queue.
+type BounceCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Queues        map[string]uint64      `protobuf:"bytes,2,rep,name=queues,proto3" json:"queues,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BounceCounts) Reset() {
+	*x = BounceCounts{}
+	mi := &file_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BounceCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BounceCounts) ProtoMessage() {}
+
+func (x *BounceCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BounceCounts.ProtoReflect.Descriptor instead.
+func (*BounceCounts) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BounceCounts) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *BounceCounts) GetQueues() map[string]uint64 {
+	if x != nil {
+		return x.Queues
+	}
+	return nil
+}
+
 // BreakerStats is one destination's circuit breaker on a member.
 type BreakerStats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -698,7 +760,7 @@ type BreakerStats struct {
 
 func (x *BreakerStats) Reset() {
 	*x = BreakerStats{}
-	mi := &file_admin_proto_msgTypes[8]
+	mi := &file_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +772,7 @@ func (x *BreakerStats) String() string {
 func (*BreakerStats) ProtoMessage() {}
 
 func (x *BreakerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[8]
+	mi := &file_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +785,7 @@ func (x *BreakerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakerStats.ProtoReflect.Descriptor instead.
 func (*BreakerStats) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{8}
+	return file_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BreakerStats) GetDestination() string {
@@ -764,13 +826,14 @@ type QueuesReply struct {
 	Breakers      []*BreakerStats        `protobuf:"bytes,4,rep,name=breakers,proto3" json:"breakers,omitempty"`
 	OwnedQueues   int64                  `protobuf:"varint,5,opt,name=owned_queues,json=ownedQueues,proto3" json:"owned_queues,omitempty"`
 	Queued        int64                  `protobuf:"varint,6,opt,name=queued,proto3" json:"queued,omitempty"`
+	Bounces       []*BounceCounts        `protobuf:"bytes,7,rep,name=bounces,proto3" json:"bounces,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueuesReply) Reset() {
 	*x = QueuesReply{}
-	mi := &file_admin_proto_msgTypes[9]
+	mi := &file_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +845,7 @@ func (x *QueuesReply) String() string {
 func (*QueuesReply) ProtoMessage() {}
 
 func (x *QueuesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_admin_proto_msgTypes[9]
+	mi := &file_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +858,7 @@ func (x *QueuesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesReply.ProtoReflect.Descriptor instead.
 func (*QueuesReply) Descriptor() ([]byte, []int) {
-	return file_admin_proto_rawDescGZIP(), []int{9}
+	return file_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QueuesReply) GetMember() string {
@@ -838,6 +901,13 @@ func (x *QueuesReply) GetQueued() int64 {
 		return x.Queued
 	}
 	return 0
+}
+
+func (x *QueuesReply) GetBounces() []*BounceCounts {
+	if x != nil {
+		return x.Bounces
+	}
+	return nil
 }
 
 var File_admin_proto protoreflect.FileDescriptor
@@ -902,22 +972,30 @@ const file_admin_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\tR\x04from\"1\n" +
 	"\vAdminCancel\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04from\x18\x02 \x01(\tR\x04from\"A\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\"[\n" +
 	"\rQueuesRequest\x12\x16\n" +
 	"\x06detail\x18\x01 \x01(\bR\x06detail\x12\x18\n" +
-	"\asummary\x18\x02 \x01(\bR\asummary\"v\n" +
+	"\asummary\x18\x02 \x01(\bR\asummary\x12\x18\n" +
+	"\abounces\x18\x03 \x01(\bR\abounces\"\x9a\x01\n" +
+	"\fBounceCounts\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12?\n" +
+	"\x06queues\x18\x02 \x03(\v2'.hookd.wire.v1.BounceCounts.QueuesEntryR\x06queues\x1a9\n" +
+	"\vQueuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"v\n" +
 	"\fBreakerStats\x12 \n" +
 	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x16\n" +
 	"\x06opened\x18\x03 \x01(\x04R\x06opened\x12\x16\n" +
-	"\x06closed\x18\x04 \x01(\x04R\x06closed\"\xee\x01\n" +
+	"\x06closed\x18\x04 \x01(\x04R\x06closed\"\xa5\x02\n" +
 	"\vQueuesReply\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12 \n" +
 	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x121\n" +
 	"\x06queues\x18\x03 \x03(\v2\x19.hookd.wire.v1.QueueStatsR\x06queues\x127\n" +
 	"\bbreakers\x18\x04 \x03(\v2\x1b.hookd.wire.v1.BreakerStatsR\bbreakers\x12!\n" +
 	"\fowned_queues\x18\x05 \x01(\x03R\vownedQueues\x12\x16\n" +
-	"\x06queued\x18\x06 \x01(\x03R\x06queued*V\n" +
+	"\x06queued\x18\x06 \x01(\x03R\x06queued\x125\n" +
+	"\abounces\x18\a \x03(\v2\x1b.hookd.wire.v1.BounceCountsR\abounces*V\n" +
 	"\tAdminKind\x12\x1a\n" +
 	"\x16ADMIN_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ADMIN_KIND_BOUNCE\x10\x01\x12\x16\n" +
@@ -936,7 +1014,7 @@ func file_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_admin_proto_goTypes = []any{
 	(AdminKind)(0),            // 0: hookd.wire.v1.AdminKind
 	(*AdminChanged)(nil),      // 1: hookd.wire.v1.AdminChanged
@@ -947,22 +1025,26 @@ var file_admin_proto_goTypes = []any{
 	(*AdminRules)(nil),        // 6: hookd.wire.v1.AdminRules
 	(*AdminCancel)(nil),       // 7: hookd.wire.v1.AdminCancel
 	(*QueuesRequest)(nil),     // 8: hookd.wire.v1.QueuesRequest
-	(*BreakerStats)(nil),      // 9: hookd.wire.v1.BreakerStats
-	(*QueuesReply)(nil),       // 10: hookd.wire.v1.QueuesReply
-	nil,                       // 11: hookd.wire.v1.QueueStats.AttemptsEntry
+	(*BounceCounts)(nil),      // 9: hookd.wire.v1.BounceCounts
+	(*BreakerStats)(nil),      // 10: hookd.wire.v1.BreakerStats
+	(*QueuesReply)(nil),       // 11: hookd.wire.v1.QueuesReply
+	nil,                       // 12: hookd.wire.v1.QueueStats.AttemptsEntry
+	nil,                       // 13: hookd.wire.v1.BounceCounts.QueuesEntry
 }
 var file_admin_proto_depIdxs = []int32{
-	11, // 0: hookd.wire.v1.QueueStats.attempts:type_name -> hookd.wire.v1.QueueStats.AttemptsEntry
+	12, // 0: hookd.wire.v1.QueueStats.attempts:type_name -> hookd.wire.v1.QueueStats.AttemptsEntry
 	3,  // 1: hookd.wire.v1.QueueStatsReply.queues:type_name -> hookd.wire.v1.QueueStats
 	0,  // 2: hookd.wire.v1.AdminRule.kind:type_name -> hookd.wire.v1.AdminKind
 	5,  // 3: hookd.wire.v1.AdminRules.rules:type_name -> hookd.wire.v1.AdminRule
-	3,  // 4: hookd.wire.v1.QueuesReply.queues:type_name -> hookd.wire.v1.QueueStats
-	9,  // 5: hookd.wire.v1.QueuesReply.breakers:type_name -> hookd.wire.v1.BreakerStats
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	13, // 4: hookd.wire.v1.BounceCounts.queues:type_name -> hookd.wire.v1.BounceCounts.QueuesEntry
+	3,  // 5: hookd.wire.v1.QueuesReply.queues:type_name -> hookd.wire.v1.QueueStats
+	10, // 6: hookd.wire.v1.QueuesReply.breakers:type_name -> hookd.wire.v1.BreakerStats
+	9,  // 7: hookd.wire.v1.QueuesReply.bounces:type_name -> hookd.wire.v1.BounceCounts
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -977,7 +1059,7 @@ func file_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -32,7 +32,7 @@ func (m Meta) GetString(key string) (value string, ok bool, err error) {
 	if !present || isJSONNull(raw) {
 		return "", false, nil
 	}
-	if v, ok := plainJSONString(raw); ok {
+	if v, ok := PlainJSONString(raw); ok {
 		return v, true, nil
 	}
 	if jsonKind(raw) != "string" {
@@ -49,9 +49,10 @@ func (m Meta) SetString(key, value string) {
 	m[key] = AppendJSONString(nil, value)
 }
 
-// plainJSONString returns the text of raw when it is exactly one JSON string without escapes or
-// control characters, in valid UTF-8 (what json.Unmarshal would return for it); false otherwise.
-func plainJSONString(raw []byte) (string, bool) {
+// PlainJSONString returns the text of raw when it is exactly one JSON string without escapes or
+// control characters, in valid UTF-8 (what json.Unmarshal would return for it), the common shape
+// of meta and header values; false otherwise.
+func PlainJSONString(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}

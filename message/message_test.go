@@ -280,7 +280,7 @@ func FuzzPlainJSONString(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		got, ok := plainJSONString(raw)
+		got, ok := PlainJSONString(raw)
 		if !ok {
 			return
 		}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd/message"
 )
@@ -187,7 +186,7 @@ func rawValue(raw json.RawMessage) any {
 	}
 	switch c := raw[0]; { // the common scalars, without a decoder
 	case c == '"':
-		if s, ok := plainString(raw); ok {
+		if s, ok := message.PlainJSONString(raw); ok {
 			return s
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -221,24 +220,6 @@ func rawValue(raw json.RawMessage) any {
 		return jsonNull
 	}
 	return fromJSON(v)
-}
-
-// plainString returns the text of a JSON string that has no escapes and no
-// control characters, the common case for header and meta values.
-func plainString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[len(raw)-1] != '"' {
-		return "", false
-	}
-	body := raw[1 : len(raw)-1]
-	for _, c := range body {
-		if c == '"' || c == '\\' || c < 0x20 {
-			return "", false
-		}
-	}
-	if !utf8.Valid(body) {
-		return "", false
-	}
-	return string(body), true
 }
 
 // fromJSON converts a value decoded with UseNumber into template values:

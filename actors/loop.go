@@ -80,6 +80,10 @@ func (l *loop) PID() *actor.PID { return l.pid }
 
 // Send queues a message for the loop's goroutine. It never blocks.
 func (l *loop) Send(_ *actor.PID, msg any, sender *actor.PID) {
+	if _, ok := msg.(stopActor); ok {
+		l.requestStop()
+		return
+	}
 	l.mu.Lock()
 	if l.stopping {
 		l.mu.Unlock()

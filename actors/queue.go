@@ -95,7 +95,7 @@ func newQueueActor(name string, p QueuePorts) *queueActor {
 		conns: map[queue.SessionID]*actor.PID{}, connGen: map[queue.SessionID]uint64{}}
 }
 
-func (q *queueActor) Receive(c *actor.Context) {
+func (q *queueActor) Receive(c *pooledCtx) {
 	now := q.p.Clock.Now()
 	switch m := c.Message().(type) {
 	case actor.Started:
@@ -139,7 +139,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 		q.reapTimer = nil
 		if q.idle() && q.p.Home.Reap() {
 			q.p.Log.Debug("queue reaped: empty for its reap_interval", "queue", q.name, "reap_interval", q.reapInterval)
-			c.Engine().Poison(c.PID())
+			c.Stop()
 			return
 		}
 	case adminCheck, *wire.AdminChanged: // syncAdmin below does the work
@@ -156,7 +156,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 	}
 	if q.retired {
 		if q.handOff(now) {
-			c.Engine().Poison(c.PID())
+			c.Stop()
 			return
 		}
 	}
@@ -165,7 +165,7 @@ func (q *queueActor) Receive(c *actor.Context) {
 
 // after runs once every message has been handled: administrators' rules, the breaker's probe, the
 // session slots, the reap timer and the drain waiters.
-func (q *queueActor) after(c *actor.Context, now time.Time) {
+func (q *queueActor) after(c *pooledCtx, now time.Time) {
 	if q.core == nil {
 		q.answerDrainers(c)
 		return
@@ -181,7 +181,7 @@ func (q *queueActor) after(c *actor.Context, now time.Time) {
 	}
 }
 
-func (q *queueActor) answerDrainers(c *actor.Context) {
+func (q *queueActor) answerDrainers(c *pooledCtx) {
 	if len(q.conns) > 0 {
 		return
 	}
@@ -243,7 +243,7 @@ func (q *queueActor) dropFresh(id message.SpoolID) {
 	}
 }
 
-func (q *queueActor) sessionDone(c *actor.Context, m *wire.SessionDone, now time.Time) {
+func (q *queueActor) sessionDone(c *pooledCtx, m *wire.SessionDone, now time.Time) {
 	id := queue.SessionID(m.Session)
 	closed := m.Closed
 	if !closed && q.connGen[id] != q.gen { // its Lua state is of a replaced policy
@@ -387,7 +387,7 @@ func (q *queueActor) arm(now time.Time) {
 	q.timer = q.p.Clock.At(at, func() { send.Send(pid, queueTick{}) })
 }
 
-func (q *queueActor) stopped(c *actor.Context) {
+func (q *queueActor) stopped(c *pooledCtx) {
 	for _, t := range []clock.Timer{q.timer, q.adminTimer, q.refresh, q.reapTimer} {
 		if t != nil {
 			t.Stop()

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/anthdm/hollywood/actor"
-
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/queue"
@@ -26,7 +24,7 @@ func (q *queueActor) resolve() {
 // resolved applies a configuration. A failure leaves a new queue unable to deliver until a later
 // refresh succeeds (its messages wait and are retried on the default schedule, never dropped); a
 // failing refresh keeps the configuration in force.
-func (q *queueActor) resolved(c *actor.Context, m queueResolved, now time.Time) {
+func (q *queueActor) resolved(c *pooledCtx, m queueResolved, now time.Time) {
 	if m.Gen != q.resolveGen {
 		return // the answer to a request since replaced
 	}

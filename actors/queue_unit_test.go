@@ -64,9 +64,20 @@ func queueUnitStartWith(t *testing.T, with func(*QueuePorts)) *queueUnitRig {
 		with(&r.ports)
 	}
 	ports := r.ports
-	r.pid = e.Spawn(func() actor.Receiver { return newQueueActor(queueUnitName, ports) }, "queue",
-		actor.WithID(queueUnitName), actor.WithMaxRestarts(0))
-	t.Cleanup(func() { fakeStop(e, r.pid) })
+	pool := newActorPool(2)
+	a, err := spawnPooled(e, pool, "queue", queueUnitName, newQueueActor(queueUnitName, ports), fakeLog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.pid = a.pid
+	t.Cleanup(func() {
+		a.requestStop()
+		select {
+		case <-a.Done():
+		case <-time.After(fakeWait):
+		}
+		pool.close()
+	})
 	return r
 }
 

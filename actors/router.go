@@ -200,12 +200,25 @@ func (r *localRouter) close(err error) {
 	r.closed, r.closing = true, err
 }
 
+// stopAll stops every actor of the directory and waits until they have (or ctx ends).
+func (r *localRouter) stopAll(ctx context.Context, e *actor.Engine) {
+	r.mu.Lock()
+	refs := make([]*queueRef, 0, len(r.refs))
+	for _, ref := range r.refs {
+		refs = append(refs, ref)
+	}
+	r.mu.Unlock()
+	for _, ref := range refs {
+		ref.stop(ctx, e)
+	}
+}
+
 // Stopped is the actor telling that it has stopped.
 func (q *queueRef) Stopped() { q.doneOnce.Do(func() { close(q.done) }) }
 
 // stop stops the actor and waits until it has (or ctx ends), whether or not it was stopping itself.
 func (q *queueRef) stop(ctx context.Context, e *actor.Engine) {
-	e.Poison(q.pid)
+	e.Send(q.pid, stopActor{})
 	select {
 	case <-q.done:
 	case <-ctx.Done():

@@ -216,18 +216,18 @@ func TestRouterUnitMaxQueues(t *testing.T) {
 	}
 }
 
-// selfStopper stops itself when told to, and tells its QueueHome once it has stopped. Before it
-// returns from the message that stopped it, it lets the test poison it a second time.
+// selfStopper is a pooled actor that stops itself when told to, and tells its QueueHome once it has
+// stopped. Before it returns from the message that stopped it, it lets the test stop it too.
 type selfStopper struct {
 	home    QueueHome
-	stopped chan struct{} // closed when the test may poison it again
+	stopped chan struct{} // closed when the test may stop it
 	again   chan struct{} // closed once it has
 }
 
-func (a *selfStopper) Receive(c *actor.Context) {
+func (a *selfStopper) Receive(c *pooledCtx) {
 	switch c.Message().(type) {
 	case string:
-		c.Engine().Poison(c.PID())
+		c.Stop()
 		close(a.stopped)
 		<-a.again
 	case actor.Stopped:
@@ -235,16 +235,21 @@ func (a *selfStopper) Receive(c *actor.Context) {
 	}
 }
 
-// An actor that stops itself while the node stops it too: hollywood handles only the first poison
-// pill (the inbox is closed with the second in it), so the node waits for the actor's own word that
-// it stopped, not for the context of its own Poison.
+// A queue actor that stops itself while the node stops it too: stop returns once it has stopped,
+// whichever of the two it took.
 func TestQueueRefStopWhileTheActorStopsItself(t *testing.T) {
 	e := fakeEngine(t)
+	pool := newActorPool(2)
+	defer pool.close()
 	ref := &queueRef{name: "q", done: make(chan struct{})}
-	a := &selfStopper{home: ref, stopped: make(chan struct{}), again: make(chan struct{})}
-	ref.pid = e.Spawn(func() actor.Receiver { return a }, "selfstopper")
+	sel := &selfStopper{home: ref, stopped: make(chan struct{}), again: make(chan struct{})}
+	a, err := spawnPooled(e, pool, "queue", "selfstopper", sel, fakeLog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.pid = a.pid
 	e.Send(ref.pid, "stop yourself")
-	<-a.stopped
+	<-sel.stopped
 	returned := make(chan struct{})
 	go func() {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -252,8 +257,8 @@ func TestQueueRefStopWhileTheActorStopsItself(t *testing.T) {
 		ref.stop(ctx, e)
 		close(returned)
 	}()
-	time.Sleep(20 * time.Millisecond) // the second pill is in the inbox behind the first
-	close(a.again)
+	time.Sleep(20 * time.Millisecond) // the node's stop arrives while the actor is stopping itself
+	close(sel.again)
 	select {
 	case <-returned:
 	case <-time.After(5 * time.Second):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -73,6 +74,7 @@ type System struct {
 
 	intake      *Intake
 	router      *localRouter // the directory of this node's queue actors
+	queuePool   *actorPool   // the goroutines the queue actors run on
 	route       Router       // where queues are found: router itself, or the cluster's router over it
 	cluster     *clusterRouter
 	forwards    *localRouter // a cluster member's forwarders
@@ -98,6 +100,10 @@ type System struct {
 	lowLogSpace atomic.Int32 // local loggers whose directory is below its free-space threshold
 }
 
+// queueWorkers is how many goroutines run the queue actors: two per processor, so that a queue
+// actor waiting for a lock (the spool's index, a credit's) never holds the others back for long.
+func queueWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
 // policyBox is the Policies port: the policy new Lua states are made from, swapped on reload.
 type policyBox struct{ p atomic.Pointer[lua.Policy] }
 
@@ -117,7 +123,7 @@ func Start(opts Options) (*System, error) {
 	s := &System{opts: opts, log: opts.Logger, engine: e, send: engineSender{e}, policy: &policyBox{},
 		spool: opts.Spool, pool: lua.NewPool(opts.Policy, 64), metrics: &Metrics{}, admin: admin.NewRegistry(),
 		inserts: NewCredits(opts.InsertCredits), slots: NewCredits(opts.Limits.MaxSessions),
-		bodies: NewCredits(opts.FreshBodies)}
+		bodies: NewCredits(opts.FreshBodies), queuePool: newActorPool(queueWorkers())}
 	s.policy.p.Store(opts.Policy)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.router = newLocalRouter(opts.Limits.MaxQueues, s.send, s.spawnQueue)
@@ -229,8 +235,11 @@ func (s *System) spawnQueue(name, id string, home QueueHome) (*actor.PID, error)
 	if s.cluster != nil {
 		p.Owners, p.Relay = s.cluster, s.cluster
 	}
-	opts := append([]actor.OptFunc{actor.WithID(id)}, actorOpts(s.log, &s.metrics.Panics)...)
-	return s.engine.Spawn(func() actor.Receiver { return newQueueActor(name, p) }, "queue", opts...), nil
+	a, err := spawnPooled(s.engine, s.queuePool, "queue", id, newQueueActor(name, p), s.log, &s.metrics.Panics)
+	if err != nil {
+		return nil, err
+	}
+	return a.pid, nil
 }
 
 // sessionSet is the Sessions port: it starts session loops and keeps them until they end.
@@ -451,11 +460,7 @@ func (s *System) Stop(ctx context.Context) error {
 	})
 	step(fmt.Sprintf("waiting for %d inserts on their way to queues", s.inserts.InUse()), func() { _ = s.inserts.WaitIdle(ctx) })
 	s.router.close(ErrStopped)
-	step("stopping the queues", func() {
-		for _, ref := range s.router.Queues() {
-			waitDone(ctx, s.engine.Poison(ref.PID))
-		}
-	})
+	step("stopping the queues", func() { s.router.stopAll(ctx, s.engine) })
 	step("stopping the cluster's forwarders and handovers", func() { s.stopCluster(ctx) })
 	step("waiting for the sessions", func() { s.sessions.wait(ctx) })
 	step("stopping the destinations", func() { s.dests.stop(ctx) })
@@ -474,6 +479,7 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	s.cancel()
 	s.pool.Close()
+	s.queuePool.close()
 	err := ctx.Err()
 	if err != nil && late == "" {
 		late = "before stopping began"

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -42,7 +43,7 @@ func newDestinationActor(key string, cfg breaker.Config, clk clock.Clock, send S
 	return &destinationActor{key: key, b: breaker.New(key, cfg), clock: clk, send: send, log: log, subs: map[string]*actor.PID{}}
 }
 
-func (d *destinationActor) Receive(c *actor.Context) {
+func (d *destinationActor) Receive(c *pooledCtx) {
 	now := d.clock.Now()
 	switch m := c.Message().(type) {
 	case actor.Started:
@@ -104,7 +105,7 @@ func (d *destinationActor) gate(now time.Time) *wire.Gate {
 }
 
 // broadcast tells every subscriber the gate, when it changed.
-func (d *destinationActor) broadcast(c *actor.Context, now time.Time) {
+func (d *destinationActor) broadcast(c *pooledCtx, now time.Time) {
 	g := d.gate(now)
 	if d.last != nil && d.last.Gate == g.Gate && d.last.Until == g.Until && d.last.State == g.State {
 		return
@@ -136,37 +137,42 @@ type BreakerStats struct {
 
 // destinations is the Destinations port: the directory of destination actors, one per key, made on
 // first use.
+// A destination is a pooled actor: every session result of its queues reaches it.
 type destinations struct {
 	engine *actor.Engine
+	pool   *actorPool
 	clock  clock.Clock
 	log    *slog.Logger
-	opts   []actor.OptFunc
+	panics *atomic.Uint64
 
-	mu   sync.Mutex
-	pids map[string]*actor.PID
+	mu     sync.Mutex
+	actors map[string]*pooled
 }
 
 // Destination returns the actor of a destination, starting it with cfg on first use.
 func (ds *destinations) Destination(key string, cfg breaker.Config) *actor.PID {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	if pid := ds.pids[key]; pid != nil {
-		return pid
+	if a := ds.actors[key]; a != nil {
+		return a.pid
 	}
 	e := ds.engine
-	pid := e.Spawn(func() actor.Receiver {
-		return newDestinationActor(key, cfg, ds.clock, engineSender{e}, ds.log)
-	}, "destination", append([]actor.OptFunc{actor.WithID(key)}, ds.opts...)...)
-	ds.pids[key] = pid
-	return pid
+	a, err := spawnPooled(e, ds.pool, "destination", key, newDestinationActor(key, cfg, ds.clock, engineSender{e}, ds.log),
+		ds.log, ds.panics)
+	if err != nil { // only a duplicate id, which this directory never asks for
+		ds.log.Error("starting a destination", "destination", key, "error", err)
+		return actor.NewPID(e.Address(), "destination/"+key)
+	}
+	ds.actors[key] = a
+	return a.pid
 }
 
-func (ds *destinations) all() []*actor.PID {
+func (ds *destinations) all() []*pooled {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	out := make([]*actor.PID, 0, len(ds.pids))
-	for _, pid := range ds.pids {
-		out = append(out, pid)
+	out := make([]*pooled, 0, len(ds.actors))
+	for _, a := range ds.actors {
+		out = append(out, a)
 	}
 	return out
 }
@@ -174,11 +180,11 @@ func (ds *destinations) all() []*actor.PID {
 // stats asks every destination for its breaker's state, sorted by destination.
 func (ds *destinations) stats(ctx context.Context) []BreakerStats {
 	var out []BreakerStats
-	for _, pid := range ds.all() {
+	for _, a := range ds.all() {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := ds.engine.Request(pid, breakerStatsRequest{}, time.Second).Result()
+		res, err := ds.engine.Request(a.pid, breakerStatsRequest{}, time.Second).Result()
 		if st, ok := res.(BreakerStats); ok && err == nil {
 			out = append(out, st)
 		}
@@ -188,7 +194,11 @@ func (ds *destinations) stats(ctx context.Context) []BreakerStats {
 }
 
 func (ds *destinations) stop(ctx context.Context) {
-	for _, pid := range ds.all() {
-		waitDone(ctx, ds.engine.Poison(pid))
+	for _, a := range ds.all() {
+		a.requestStop()
+		select {
+		case <-a.Done():
+		case <-ctx.Done():
+		}
 	}
 }

@@ -32,10 +32,17 @@ func destUnitStart(t *testing.T, cfg breaker.Config) *destUnitRig {
 	r.sub1 = fakeSpawn(t, e, "fake-queue", nil)
 	r.sub2 = fakeSpawn(t, e, "fake-queue", nil)
 	clk, send := r.clock, r.send
-	r.pid = e.Spawn(func() actor.Receiver {
-		return newDestinationActor(destUnitKey, cfg, clk, send, fakeLog)
-	}, "destination", actor.WithID("unit"), actor.WithMaxRestarts(0))
-	t.Cleanup(func() { fakeStop(e, r.pid) })
+	pool := newActorPool(1)
+	a, err := spawnPooled(e, pool, "destination", "unit", newDestinationActor(destUnitKey, cfg, clk, send, fakeLog), fakeLog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.pid = a.pid
+	t.Cleanup(func() {
+		a.requestStop()
+		<-a.Done()
+		pool.close()
+	})
 	for _, s := range []*fakeActor{r.sub1, r.sub2} {
 		r.from(s, &wire.Subscribe{Destination: destUnitKey})
 		r.gate(t, s, wire.GateKind_GATE_FLOWING, time.Time{}, "closed", 0)

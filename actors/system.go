@@ -74,7 +74,7 @@ type System struct {
 
 	intake      *Intake
 	router      *localRouter // the directory of this node's queue actors
-	queuePool   *actorPool   // the goroutines the queue actors run on
+	actorPool   *actorPool   // the goroutines the pooled actors (queues, destinations) run on
 	route       Router       // where queues are found: router itself, or the cluster's router over it
 	cluster     *clusterRouter
 	forwards    *localRouter // a cluster member's forwarders
@@ -100,9 +100,9 @@ type System struct {
 	lowLogSpace atomic.Int32 // local loggers whose directory is below its free-space threshold
 }
 
-// queueWorkers is how many goroutines run the queue actors: two per processor, so that a queue
-// actor waiting for a lock (the spool's index, a credit's) never holds the others back for long.
-func queueWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+// poolWorkers is how many goroutines run the pooled actors: two per processor, so that an actor
+// waiting for a lock (the spool's index, a credit's) never holds the others back for long.
+func poolWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // policyBox is the Policies port: the policy new Lua states are made from, swapped on reload.
 type policyBox struct{ p atomic.Pointer[lua.Policy] }
@@ -123,7 +123,7 @@ func Start(opts Options) (*System, error) {
 	s := &System{opts: opts, log: opts.Logger, engine: e, send: engineSender{e}, policy: &policyBox{},
 		spool: opts.Spool, pool: lua.NewPool(opts.Policy, 64), metrics: &Metrics{}, admin: admin.NewRegistry(),
 		inserts: NewCredits(opts.InsertCredits), slots: NewCredits(opts.Limits.MaxSessions),
-		bodies: NewCredits(opts.FreshBodies), queuePool: newActorPool(queueWorkers())}
+		bodies: NewCredits(opts.FreshBodies), actorPool: newActorPool(poolWorkers())}
 	s.policy.p.Store(opts.Policy)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.router = newLocalRouter(opts.Limits.MaxQueues, s.send, s.spawnQueue)
@@ -135,8 +135,8 @@ func Start(opts Options) (*System, error) {
 		s.cluster = newClusterRouter(opts.Cluster, s.send, s.router, s.forwards)
 		s.route = s.cluster
 	}
-	s.dests = &destinations{engine: e, clock: opts.Clock, log: s.log, opts: actorOpts(s.log, &s.metrics.Panics),
-		pids: map[string]*actor.PID{}}
+	s.dests = &destinations{engine: e, pool: s.actorPool, clock: opts.Clock, log: s.log, panics: &s.metrics.Panics,
+		actors: map[string]*pooled{}}
 	s.intake = &Intake{send: s.send, metrics: s.metrics, log: s.log, ctx: s.ctx, refuse: s.Accepting}
 	s.intake.acks = newAcks(e, s.send, s.route, s.spool, s.inserts, s.metrics)
 	e.SpawnProc(s.intake.acks)
@@ -235,7 +235,7 @@ func (s *System) spawnQueue(name, id string, home QueueHome) (*actor.PID, error)
 	if s.cluster != nil {
 		p.Owners, p.Relay = s.cluster, s.cluster
 	}
-	a, err := spawnPooled(s.engine, s.queuePool, "queue", id, newQueueActor(name, p), s.log, &s.metrics.Panics)
+	a, err := spawnPooled(s.engine, s.actorPool, "queue", id, newQueueActor(name, p), s.log, &s.metrics.Panics)
 	if err != nil {
 		return nil, err
 	}
@@ -479,7 +479,7 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	s.cancel()
 	s.pool.Close()
-	s.queuePool.close()
+	s.actorPool.close()
 	err := ctx.Err()
 	if err != nil && late == "" {
 		late = "before stopping began"

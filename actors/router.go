@@ -42,9 +42,8 @@ type queueRef struct {
 	// on their way is never reaped.
 	pending atomic.Int64
 	retired bool // out of the directory (its queue moved to another member); guarded by r.mu
-	// done is closed once the actor has stopped. Waiting for it rather than for the context Poison
-	// returns matters for an actor that may stop itself: hollywood drops a second poison pill sent
-	// while the first is being handled, and the context of that second Poison never ends.
+	// done is closed once the actor has stopped (its Stopped handler ran), however it came to stop:
+	// a queue actor may be stopping itself when the node stops it.
 	done     chan struct{}
 	doneOnce sync.Once
 }

@@ -164,12 +164,18 @@ func CaptureMeta(meta Meta, names []string) map[string]json.RawMessage {
 // "log_record" is set to the record as a JSON object and
 // "reception_protocol" to "LogRecord". The body is used as given.
 func NewHookMessage(rec *LogRecord, id SpoolID, body []byte) (*Message, error) {
-	return NewHookMessageJSON(rec, id, body, nil)
+	return newHookMessage(rec, id, body, nil, true)
 }
 
-// NewHookMessageJSON is NewHookMessage for a caller that has the record's JSON already (recJSON,
-// AppendJSON's output; nil to have it built): the message's meta "log_record" shares its memory.
+// NewHookMessageJSON is NewHookMessage for a caller that owns rec (a log hook's captured copy) and
+// may have the record's JSON already (recJSON, AppendJSON's output; nil to have it built): the
+// message's meta values are rec's own and its "log_record" is recJSON, shared, not copied. Meta
+// values are replaced, never changed in place, so sharing them is safe.
 func NewHookMessageJSON(rec *LogRecord, id SpoolID, body, recJSON []byte) (*Message, error) {
+	return newHookMessage(rec, id, body, recJSON, false)
+}
+
+func newHookMessage(rec *LogRecord, id SpoolID, body, recJSON []byte, copyMeta bool) (*Message, error) {
 	sender, err := ParseAddress(rec.Sender)
 	if err != nil {
 		return nil, fmt.Errorf("sender: %w", err)
@@ -185,7 +191,10 @@ func NewHookMessageJSON(rec *LogRecord, id SpoolID, body, recJSON []byte) (*Mess
 	}
 	meta := make(Meta, len(rec.Meta)+2)
 	for k, v := range rec.Meta {
-		meta[k] = bytes.Clone(v)
+		if copyMeta {
+			v = bytes.Clone(v)
+		}
+		meta[k] = v
 	}
 	if recJSON == nil {
 		recJSON = rec.AppendJSON(nil)

@@ -60,16 +60,25 @@ func (c *loopCtx) Stop() { c.l.requestStop() }
 
 // spawnLoop registers a loop under kind/id and starts its goroutine. A duplicate id is refused.
 func spawnLoop(e *actor.Engine, kind, id string, recv loopReceiver, log *slog.Logger, panics *atomic.Uint64) (*loop, error) {
-	if e.Registry.GetPID(kind, id) != nil {
-		return nil, fmt.Errorf("actor %s/%s already exists", kind, id)
-	}
 	l := &loop{pid: actor.NewPID(e.Address(), kind+"/"+id), engine: e, recv: recv, log: log, panics: panics,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	e.SpawnProc(l) // registers it and calls Start, unless the id was taken meanwhile
-	if e.Registry.GetPID(kind, id) != l.pid {
-		return nil, fmt.Errorf("actor %s/%s already exists", kind, id)
+	if err := register(e, kind, id, l); err != nil {
+		return nil, err
 	}
 	return l, nil
+}
+
+// register adds proc, whose PID is kind/id, to e's registry, which calls its Start. An id already
+// taken (before, or meanwhile) is refused and proc is not started.
+func register(e *actor.Engine, kind, id string, proc actor.Processer) error {
+	if e.Registry.GetPID(kind, id) != nil {
+		return fmt.Errorf("actor %s/%s already exists", kind, id)
+	}
+	e.SpawnProc(proc)
+	if e.Registry.GetPID(kind, id) != proc.PID() { // another took the id meanwhile
+		return fmt.Errorf("actor %s/%s already exists", kind, id)
+	}
+	return nil
 }
 
 // Start is called by the registry: it starts the loop's goroutine.

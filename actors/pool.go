@@ -130,14 +130,10 @@ func (p *actorPool) close() {
 // spawnPooled registers a pooled actor under kind/id. A duplicate id is refused.
 func spawnPooled(e *actor.Engine, pool *actorPool, kind, id string, recv pooledReceiver, log *slog.Logger,
 	panics *atomic.Uint64) (*pooled, error) {
-	if e.Registry.GetPID(kind, id) != nil {
-		return nil, fmt.Errorf("actor %s/%s already exists", kind, id)
-	}
 	a := &pooled{pid: actor.NewPID(e.Address(), kind+"/"+id), engine: e, recv: recv, pool: pool, log: log,
 		panics: panics, done: make(chan struct{})}
-	e.SpawnProc(a) // registers it and calls Start, unless the id was taken meanwhile
-	if e.Registry.GetPID(kind, id) != a.pid {
-		return nil, fmt.Errorf("actor %s/%s already exists", kind, id)
+	if err := register(e, kind, id, a); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

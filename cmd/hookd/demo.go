@@ -23,6 +23,12 @@ import (
 //go:embed assets/demo.lua
 var demoPolicy string
 
+// demoPolicyFor is the demo's policy posting to url, with one queue ("one") or a queue per campaign
+// and tenant ("per-tenant", for the cluster demo).
+func demoPolicyFor(url, queues string) string {
+	return strings.NewReplacer("{{WEBHOOK_URL}}", url, "{{QUEUES}}", queues).Replace(demoPolicy)
+}
+
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -70,7 +76,7 @@ func demo(n int, failRate float64, timeout time.Duration, stdout, stderr io.Writ
 
 	log, _ := newLogger(stderr, "error")
 	eng, err := engine.New(engine.Config{Policy: "demo.lua", SpoolDir: dir, Logger: log,
-		PolicySource: []byte(strings.ReplaceAll(demoPolicy, "{{WEBHOOK_URL}}", url))})
+		PolicySource: []byte(demoPolicyFor(url, "one"))})
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,6 @@ import (
 	"github.com/hookd/hookd/message"
 )
 
-//go:embed assets/demo-cluster.lua
-var demoClusterPolicy string
-
 // maxDemoMembers bounds hookd demo --cluster.
 const maxDemoMembers = 9
 
@@ -62,7 +59,7 @@ func demoCluster(n, records int, failRate float64, timeout time.Duration, stdout
 	defer useDefaultLogger(log)() // the cluster membership logs through the default logger
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	members, err := startDemoMembers(ctx, n, dir, strings.ReplaceAll(demoClusterPolicy, "{{WEBHOOK_URL}}", url), log)
+	members, err := startDemoMembers(ctx, n, dir, demoPolicyFor(url, "per-tenant"), log)
 	if err != nil {
 		return err
 	}
@@ -141,7 +138,7 @@ func startDemoMembers(ctx context.Context, n int, dir, policy string, log *slog.
 		members[i] = &demoMember{id: fmt.Sprintf("m%d", i+1), listen: addrs[i]}
 	}
 	for i, m := range members {
-		eng, err := engine.New(engine.Config{Policy: "demo-cluster.lua", PolicySource: []byte(policy),
+		eng, err := engine.New(engine.Config{Policy: "demo.lua", PolicySource: []byte(policy),
 			SpoolDir: filepath.Join(dir, m.id), Logger: log.With("member", m.id),
 			Cluster: &engine.ClusterConfig{ID: m.id, Listen: m.listen, Peers: slices.Delete(slices.Clone(addrs), i, i+1),
 				JoinTimeout: 15 * time.Second}})

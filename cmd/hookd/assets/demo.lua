@@ -2,9 +2,13 @@
 -- and TransientFailure record to a webhook, one record per request, retrying
 -- when the webhook answers 5xx. The demo points WEBHOOK_URL at its built-in
 -- receiver, which fails some requests on purpose so that retries show.
+-- `hookd demo --cluster N` runs it on every member with QUEUES = 'per-tenant':
+-- a queue per campaign and tenant ("newsletter:acme@demo.webhook", nine in
+-- all), so that the members share the queues between them.
 local kumo = require 'kumo'
 
 local WEBHOOK_URL = '{{WEBHOOK_URL}}'
+local QUEUES = '{{QUEUES}}' -- 'one' or 'per-tenant'
 
 kumo.on('init', function()
   kumo.configure_log_hook {
@@ -20,7 +24,13 @@ kumo.on('should_enqueue_log_record', function(msg, hook_name)
   end
   local record = msg:get_meta 'log_record'
   if record.type == 'Delivery' or record.type == 'Bounce' or record.type == 'TransientFailure' then
-    msg:set_meta('queue', 'demo.webhook')
+    if QUEUES == 'per-tenant' then
+      local campaign = msg:get_meta 'campaign' or 'none'
+      local tenant = msg:get_meta 'tenant' or 'none'
+      msg:set_meta('queue', campaign .. ':' .. tenant .. '@demo.webhook')
+    else
+      msg:set_meta('queue', 'demo.webhook')
+    end
     return true
   end
   return false

@@ -115,14 +115,7 @@ type member struct {
 	limits Limits
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := loopback.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func freeAddr(t *testing.T) string { return loopback.TestAddr(t) }
 
 // startMembers starts n members (ids a, b, c, ...) with queuesPolicy posting to url?m=<id>, and
 // applies the membership of all of them, with releases delivered between them directly.

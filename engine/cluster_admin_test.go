@@ -100,14 +100,7 @@ func (s *clusterSink) of(q string) []clusterPost {
 	return out
 }
 
-func loopbackAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := loopback.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func loopbackAddr(t *testing.T) string { return loopback.TestAddr(t) }
 
 // clusterEngine makes the engine of member id (not started), listening at addr with peers.
 func clusterEngine(t *testing.T, id, addr string, peers []string, webhook string) *Engine {

@@ -53,14 +53,7 @@ func (m *apiMember) get(t *testing.T, path, token string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func loopback(t *testing.T) string {
-	t.Helper()
-	addr, err := testnet.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func loopback(t *testing.T) string { return testnet.TestAddr(t) }
 
 // startAPICluster starts one member per id, all at once, each with its API (admin token "tok").
 func startAPICluster(t *testing.T, ids ...string) []*apiMember {

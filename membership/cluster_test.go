@@ -25,14 +25,7 @@ const (
 )
 
 // freeAddr is a loopback address nobody listens at, never handed out twice.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := loopback.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func freeAddr(t *testing.T) string { return loopback.TestAddr(t) }
 
 // member is one running member and what its callbacks saw.
 type member struct {

@@ -41,14 +41,7 @@ func clusterFlagsFor(m *clusterMember, all []*clusterMember) []string {
 		"--log-level", "info"} // a failing test prints each member's log
 }
 
-func loopbackAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := loopback.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func loopbackAddr(t *testing.T) string { return loopback.TestAddr(t) }
 
 // startCluster starts n members (m1, m2, ...) with the cluster policy posting to url, all at once
 // (each waits for the others at start), and waits until each listens.

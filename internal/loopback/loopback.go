@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // lowest is the lowest port FreeAddr picks: above the ports of common services.
@@ -94,4 +95,14 @@ func ephemeralStart(s string) int {
 		return defaultEphemeral
 	}
 	return n
+}
+
+// TestAddr is FreeAddr for a test, which fails when there is no free port.
+func TestAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

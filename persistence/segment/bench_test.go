@@ -206,7 +206,7 @@ func BenchmarkCompressFrame(b *testing.B) {
 		for _, v := range []struct {
 			name string
 			enc  *zstd.Encoder
-		}{{"small", encs.small}, {"dict", encs.dict}, {"plain", encs.plain}} {
+		}{{"fast", encs.fast}, {"dict", encs.dict}, {"plain", encs.plain}} {
 			b.Run("puts="+strconv.Itoa(n)+"/"+v.name, func(b *testing.B) {
 				var out []byte
 				for b.Loop() {

@@ -6,38 +6,38 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// How a frame's entries are compressed depends on their size; measured on typical entries (~870
-// bytes each; BenchmarkCompressFrame):
+// How a frame's entries are compressed depends on their size and on why they are written; measured
+// on typical entries (~870 bytes each; BenchmarkCompressFrame):
 //
 //   - up to storedFrameMax: deletes and updates, ids and counters that do not compress. A stored
 //     zstd frame costs nothing to make, where the compressor costs 5-20 µs however small its input.
-//   - up to smallFrameMax: one put, what a commit mostly holds at moderate rates. The dictionary
-//     makes them small (one put: ~330 bytes instead of ~540); without entropy coding (building
-//     Huffman and FSE tables is most of the work for so few bytes) one put costs ~40% less time
-//     (14-16 µs instead of 23-26) for 6% more bytes (two puts: ~20% less time, 8% more bytes).
-//   - up to dictFrameMax: a few puts, with the dictionary and entropy coding.
-//   - larger frames have their own history to match against: starting from the dictionary costs
-//     a fixed ~10 µs (the encoder's tables are reset to the dictionary's) that their few saved bytes
-//     do not repay (27 puts: 68 bytes each with it, 76 without, in ~63 µs instead of ~48).
-const (
-	smallFrameMax = 1536
-	dictFrameMax  = 8 << 10
-)
+//   - a fresh commit up to denseFrameMax (one to a few puts, what the writer mostly commits at any
+//     rate): LZ matching without entropy coding and without the dictionary. Building the Huffman and
+//     FSE tables, or resetting the encoder to the dictionary's tables, is most of the work for so few
+//     bytes: one put costs ~5 µs instead of 15-22 (~680 bytes instead of 330-540), two puts ~7 µs
+//     instead of 18-30. Most fresh puts are deleted within seconds, so their density hardly matters,
+//     and the writer's CPU is taken from the deliveries on a busy node.
+//   - compaction's moves up to denseFrameMax: the live puts that stay, so density matters; they are
+//     compressed against the dictionary, with entropy coding (one put: ~330 bytes).
+//   - larger frames of either kind have their own history to match against, and entropy coding is
+//     cheap per put there: no dictionary (starting from it costs a fixed ~10 µs that their few saved
+//     bytes do not repay: 27 puts, 68 bytes each with it, 76 without, in ~63 µs instead of ~48).
+const denseFrameMax = 8 << 10
 
-// dictWindow is the window of the encoders with the dictionary: a power of two at least the
-// dictionary's size and dictFrameMax (compress_test.go checks it).
+// dictWindow is the window of the fast and dictionary encoders: a power of two at least the
+// dictionary's size and denseFrameMax (compress_test.go checks it).
 const dictWindow = 32 << 10
 
 // encoders are the writer's compressors, one per kind of frame above.
 type encoders struct {
-	small, dict, plain *zstd.Encoder
+	fast, dict, plain *zstd.Encoder
 }
 
 func newEncoders() (encoders, error) {
 	// Each encoder keeps a history buffer the size of its window (plus a block, 128 KiB). The large
 	// frames' encoder has a 1 MiB window (matches reach at most 1 MiB back, the default frame size)
-	// instead of the default 4 MiB; the dictionary's encoders see at most the dictionary and
-	// dictFrameMax bytes, which dictWindow covers, so a larger window would be a megabyte of heap
+	// instead of the default 4 MiB; the other two see at most the dictionary and denseFrameMax
+	// bytes, which dictWindow covers, so a larger window would be a megabyte of heap
 	// each that no match ever reaches.
 	base := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
 		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false)}
@@ -45,7 +45,7 @@ func newEncoders() (encoders, error) {
 	dict, window := zstd.WithEncoderDictRaw(dictV1ID, dictV1), zstd.WithWindowSize(dictWindow)
 	var e encoders
 	var err error
-	if e.small, err = zstd.NewWriter(nil, with(dict, window, zstd.WithNoEntropyCompression(true))...); err != nil {
+	if e.fast, err = zstd.NewWriter(nil, with(window, zstd.WithNoEntropyCompression(true))...); err != nil {
 		return e, err
 	}
 	if e.dict, err = zstd.NewWriter(nil, with(dict, window)...); err != nil {
@@ -55,14 +55,15 @@ func newEncoders() (encoders, error) {
 	return e, err
 }
 
-// compress appends raw, compressed as a zstd frame, to dst.
-func (e encoders) compress(raw, dst []byte) []byte {
+// compress appends raw, compressed as a zstd frame, to dst; dense is for entries that are kept
+// (compaction's moves).
+func (e encoders) compress(raw, dst []byte, dense bool) []byte {
 	switch {
 	case len(raw) <= storedFrameMax:
 		return appendStoredZstd(dst, raw)
-	case len(raw) <= smallFrameMax:
-		return e.small.EncodeAll(raw, dst)
-	case len(raw) <= dictFrameMax:
+	case len(raw) <= denseFrameMax && !dense:
+		return e.fast.EncodeAll(raw, dst)
+	case len(raw) <= denseFrameMax:
 		return e.dict.EncodeAll(raw, dst)
 	default:
 		return e.plain.EncodeAll(raw, dst)

@@ -7,12 +7,12 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// TestDictWindowLosesNoMatch: the dictionary's encoders, with their small window, compress every
-// frame they are given (up to dictFrameMax) as small as with a 1 MiB window, and what they make
-// decodes.
+// TestDictWindowLosesNoMatch: the fast and dictionary encoders, with their small window, compress
+// every frame they are given (up to denseFrameMax) as small as with a 1 MiB window, and what they
+// make decodes.
 func TestDictWindowLosesNoMatch(t *testing.T) {
-	if dictWindow < len(dictV1)+dictFrameMax {
-		t.Fatalf("dictWindow %d does not cover the dictionary (%d bytes) and a frame of %d", dictWindow, len(dictV1), dictFrameMax)
+	if dictWindow < len(dictV1)+denseFrameMax {
+		t.Fatalf("dictWindow %d does not cover the dictionary (%d bytes) and a frame of %d", dictWindow, len(dictV1), denseFrameMax)
 	}
 	encs, err := newEncoders()
 	if err != nil {
@@ -20,15 +20,14 @@ func TestDictWindowLosesNoMatch(t *testing.T) {
 	}
 	wide := func(opts ...zstd.EOption) *zstd.Encoder {
 		base := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-			zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1 << 20),
-			zstd.WithEncoderDictRaw(dictV1ID, dictV1)}
+			zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1 << 20)}
 		e, err := zstd.NewWriter(nil, append(base, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return e
 	}
-	wideSmall, wideDict := wide(zstd.WithNoEntropyCompression(true)), wide()
+	wideFast, wideDict := wide(zstd.WithNoEntropyCompression(true)), wide(zstd.WithEncoderDictRaw(dictV1ID, dictV1))
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderDictRaw(dictV1ID, dictV1))
 	if err != nil {
 		t.Fatal(err)
@@ -39,20 +38,21 @@ func TestDictWindowLosesNoMatch(t *testing.T) {
 	frames := 0
 	for _, e := range es {
 		raw = appendEntry(raw, &entry{kind: kindPut, id: e.ID, queue: []byte(e.Queue), meta: e.Meta, body: e.Body})
-		if len(raw) > dictFrameMax {
+		if len(raw) > denseFrameMax {
 			break
 		}
-		enc, ref := encs.dict, wideDict
-		if len(raw) <= smallFrameMax {
-			enc, ref = encs.small, wideSmall
-		}
 		frames++
-		got, want := enc.EncodeAll(raw, nil), ref.EncodeAll(raw, nil)
-		if len(got) > len(want) {
-			t.Errorf("%d raw bytes compress to %d with the small window, %d with 1 MiB", len(raw), len(got), len(want))
-		}
-		if back, err := dec.DecodeAll(got, nil); err != nil || !bytes.Equal(back, raw) {
-			t.Fatalf("%d raw bytes: round trip failed: %v", len(raw), err)
+		for _, v := range []struct {
+			name     string
+			enc, ref *zstd.Encoder
+		}{{"fast", encs.fast, wideFast}, {"dict", encs.dict, wideDict}} {
+			got, want := v.enc.EncodeAll(raw, nil), v.ref.EncodeAll(raw, nil)
+			if len(got) > len(want) {
+				t.Errorf("%s: %d raw bytes compress to %d with the small window, %d with 1 MiB", v.name, len(raw), len(got), len(want))
+			}
+			if back, err := dec.DecodeAll(got, nil); err != nil || !bytes.Equal(back, raw) {
+				t.Fatalf("%s: %d raw bytes: round trip failed: %v", v.name, len(raw), err)
+			}
 		}
 	}
 	if frames < 5 {

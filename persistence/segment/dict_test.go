@@ -136,34 +136,41 @@ func TestFramesWithoutTheDictionaryStillDecode(t *testing.T) {
 	}
 }
 
-// TestSmallFramesUseTheDictionary: a frame of one message is compressed against the dictionary,
-// and far smaller for it.
+// TestSmallFramesUseTheDictionary: a frame of one message that compaction keeps is compressed
+// against the dictionary, and far smaller for it; a fresh one is compressed fast, smaller than its
+// entries and larger than the kept one.
 func TestSmallFramesUseTheDictionary(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
 	e := benchEntries(1)[0]
 	raw := appendEntry(nil, &entry{kind: kindPut, id: e.ID, queue: []byte(e.Queue), meta: e.Meta, body: e.Body})
-	with := s.encs.compress(raw, nil)
+	dense, fast := s.encs.compress(raw, nil, true), s.encs.compress(raw, nil, false)
 	plain, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false))
 	without := plain.EncodeAll(raw, nil)
-	if len(with)*4 > len(without)*3 {
+	if len(dense)*4 > len(without)*3 {
 		t.Errorf("one %d-byte entry compresses to %d bytes with the dictionary, %d without: want at least 25%% less",
-			len(raw), len(with), len(without))
+			len(raw), len(dense), len(without))
 	}
-	if back, err := s.dec.DecodeAll(with, nil); err != nil || !bytes.Equal(back, raw) {
-		t.Fatalf("round trip: %v", err)
+	if len(fast) >= len(raw)*9/10 || len(fast) <= len(dense) {
+		t.Errorf("one %d-byte entry compresses fast to %d bytes (dense %d): want less than 90%% and more than dense",
+			len(raw), len(fast), len(dense))
+	}
+	for _, frame := range [][]byte{dense, fast} {
+		if back, err := s.dec.DecodeAll(frame, nil); err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("round trip: %v", err)
+		}
 	}
 }
 
-// TestFrameCompression: a small frame is compressed with the dictionary, a frame above
-// dictFrameMax without it (it costs more time than it saves bytes there), a frame of deletes is
-// stored uncompressed; all of them replay after a restart.
+// TestFrameCompression: a small fresh frame is compressed without the dictionary or entropy coding,
+// a frame above denseFrameMax with entropy coding, a frame of deletes is stored uncompressed; all of
+// them replay after a restart.
 func TestFrameCompression(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	small := benchEntries(3)
 	large := *small[1]
-	large.Body = bytes.Repeat(small[1].Body, 3*dictFrameMax/len(small[1].Body))
+	large.Body = bytes.Repeat(small[1].Body, 3*denseFrameMax/len(small[1].Body))
 	for _, e := range []*persistence.Entry{small[0], &large, small[2]} {
 		putSync(t, s, e) // a frame each
 	}
@@ -188,12 +195,11 @@ func TestFrameCompression(t *testing.T) {
 		got = append(got, frame{len(raw), h.DictionaryID, bytes.Equal(p, appendStoredZstd(nil, raw))})
 	}
 	ok := len(got) == 4 &&
-		got[0].size <= dictFrameMax && got[0].dict == dictV1ID && !got[0].stored &&
-		got[1].size > dictFrameMax && got[1].dict == 0 && !got[1].stored &&
+		got[0].size <= denseFrameMax && got[0].dict == 0 && !got[0].stored &&
+		got[1].size > denseFrameMax && got[1].dict == 0 && !got[1].stored &&
 		got[3].size <= storedFrameMax && got[3].stored
 	if !ok {
-		t.Fatalf("frames %+v: want a small one with dictionary %#x, a large one without, a put, then a stored delete",
-			got, dictV1ID)
+		t.Fatalf("frames %+v: want a small and a large one without a dictionary, a put, then a stored delete", got)
 	}
 	s = open(t, dir)
 	defer s.Close()
@@ -232,6 +238,49 @@ func TestStoredZstdFrames(t *testing.T) {
 		got, err := dec.DecodeAll(frame[1:], nil)
 		if err != nil || !bytes.Equal(got, p) {
 			t.Fatalf("%d bytes: decoded %d bytes, %v", n, len(got), err)
+		}
+	}
+}
+
+// TestCompactionMovesAreDense: fresh puts are written without the dictionary; the puts compaction
+// moves, which stay, are compressed against it.
+func TestCompactionMovesAreDense(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, func(o *Options) { o.MaxSegmentSize = 4096; o.CompactBelow = 0.5 })
+	defer s.Close()
+	for i := range 60 {
+		putSync(t, s, entryN(i))
+		if i%10 != 3 {
+			s.Delete(entryN(i).ID)
+		}
+	}
+	flush(t, s)
+	withDict := func() int {
+		n := 0
+		for _, p := range framePayloads(t, dir) {
+			var h zstd.Header
+			if err := h.Decode(p); err != nil {
+				t.Fatal(err)
+			}
+			if h.DictionaryID == dictV1ID {
+				n++
+			}
+		}
+		return n
+	}
+	if n := withDict(); n != 0 {
+		t.Fatalf("%d fresh frames use the dictionary", n)
+	}
+	if moved := s.CompactOnce(); moved == 0 {
+		t.Fatal("compaction moved nothing")
+	}
+	flush(t, s)
+	if n := withDict(); n == 0 {
+		t.Fatal("no moved frame uses the dictionary")
+	}
+	for i := 3; i < 60; i += 10 {
+		if e, err := s.Load(entryN(i).ID); err != nil || !bytes.Equal(e.Body, entryN(i).Body) {
+			t.Fatalf("message %d after compaction: %v", i, err)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (s *Store) writeFrame(reqs []request, moves bool) {
 	if cap(s.frameBuf) < frameHeaderSize {
 		s.frameBuf = make([]byte, 0, 64<<10)
 	}
-	frame := s.encs.compress(raw, s.frameBuf[:frameHeaderSize])
+	frame := s.encs.compress(raw, s.frameBuf[:frameHeaderSize], moves)
 	s.frameBuf, s.rawBuf = keepScratch(frame), keepScratch(raw)
 	payload := frame[frameHeaderSize:]
 	if len(payload) > maxFrame { // one huge message: replay would take it for damage

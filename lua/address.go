@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"github.com/hookd/hookd/lua/luatype"
+
 	"fmt"
 
 	glua "github.com/yuin/gopher-lua"
@@ -8,11 +10,10 @@ import (
 	"github.com/hookd/hookd/message"
 )
 
-const addressType = "hookd.EnvelopeAddress"
-
-func registerAddressType(L *glua.LState) {
-	mt := L.NewTypeMetatable(addressType)
-	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
+// addressType's metatable is shared by every state (see luatype).
+var addressType = luatype.New("hookd.EnvelopeAddress", func(b *luatype.Builder) {
+	mt := b.MT
+	mt.RawSetString("__index", b.Func(func(L *glua.LState) int {
 		a := checkAddress(L, 1)
 		switch L.CheckString(2) {
 		case "user":
@@ -26,15 +27,15 @@ func registerAddressType(L *glua.LState) {
 		}
 		return 1
 	}))
-	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
+	mt.RawSetString("__tostring", b.Func(func(L *glua.LState) int {
 		L.Push(glua.LString(checkAddress(L, 1).Email()))
 		return 1
 	}))
-	mt.RawSetString("__eq", L.NewFunction(func(L *glua.LState) int {
+	mt.RawSetString("__eq", b.Func(func(L *glua.LState) int {
 		L.Push(glua.LBool(checkAddress(L, 1) == checkAddress(L, 2)))
 		return 1
 	}))
-}
+})
 
 func checkAddress(L *glua.LState, n int) message.Address {
 	ud := L.CheckUserData(n)
@@ -46,7 +47,7 @@ func checkAddress(L *glua.LState, n int) message.Address {
 }
 
 func addressValue(L *glua.LState, a message.Address) glua.LValue {
-	return newUserData(L, a, addressType)
+	return addressType.Wrap(L, a)
 }
 
 func addressList(L *glua.LState, as []message.Address) *glua.LTable {

@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"github.com/hookd/hookd/lua/luatype"
+
 	"fmt"
 	"log/slog"
 	"strings"
@@ -60,9 +62,7 @@ func (s *State) openKumo() {
 	for _, ext := range s.policy.opts.Extensions {
 		ext(L, kumo)
 	}
-	registerMessageType(L)
-	registerAddressType(L)
-	registerConfigTypes(L)
+	luatype.Protect(L)
 	L.SetGlobal("kumo", kumo)
 	if pkg, ok := L.GetGlobal("package").(*glua.LTable); ok {
 		if loaded, ok := pkg.RawGetString("loaded").(*glua.LTable); ok {
@@ -159,48 +159,41 @@ func (s *State) logAt(level slog.Level) glua.LGFunction {
 	}
 }
 
-const (
-	queueConfigType = "hookd.QueueConfig"
-	egressPathType  = "hookd.EgressPathConfig"
-	rejectType      = "hookd.Reject"
+// The userdata types of the kumo module; their metatables are shared by every state (see luatype).
+var (
+	queueConfigType = luatype.New("hookd.QueueConfig", nameOnly("hookd.QueueConfig"))
+	egressPathType  = luatype.New("hookd.EgressPathConfig", nameOnly("hookd.EgressPathConfig"))
+	rejectType      = luatype.New("hookd.Reject", func(b *luatype.Builder) {
+		b.MT.RawSetString("__tostring", b.Func(func(L *glua.LState) int {
+			if r, ok := L.CheckUserData(1).Value.(*Reject); ok {
+				L.Push(glua.LString(r.Error()))
+				return 1
+			}
+			return 0
+		}))
+		b.MT.RawSetString("__index", b.Func(func(L *glua.LState) int {
+			r, _ := L.CheckUserData(1).Value.(*Reject)
+			switch L.CheckString(2) {
+			case "code":
+				L.Push(glua.LNumber(r.Code))
+			case "message":
+				L.Push(glua.LString(r.Message))
+			default:
+				L.Push(glua.LNil)
+			}
+			return 1
+		}))
+	})
 )
 
-func registerConfigTypes(L *glua.LState) {
-	for _, name := range []string{queueConfigType, egressPathType} {
-		mt := L.NewTypeMetatable(name)
-		tn := name
-		mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
-			L.Push(glua.LString(tn))
+// nameOnly builds a metatable whose __tostring is the type's name.
+func nameOnly(name string) func(b *luatype.Builder) {
+	return func(b *luatype.Builder) {
+		b.MT.RawSetString("__tostring", b.Func(func(L *glua.LState) int {
+			L.Push(glua.LString(name))
 			return 1
 		}))
 	}
-	mt := L.NewTypeMetatable(rejectType)
-	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
-		if r, ok := L.CheckUserData(1).Value.(*Reject); ok {
-			L.Push(glua.LString(r.Error()))
-			return 1
-		}
-		return 0
-	}))
-	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
-		r, _ := L.CheckUserData(1).Value.(*Reject)
-		switch L.CheckString(2) {
-		case "code":
-			L.Push(glua.LNumber(r.Code))
-		case "message":
-			L.Push(glua.LString(r.Message))
-		default:
-			L.Push(glua.LNil)
-		}
-		return 1
-	}))
-}
-
-func newUserData(L *glua.LState, v any, typ string) *glua.LUserData {
-	ud := L.NewUserData()
-	ud.Value = v
-	L.SetMetatable(ud, L.GetTypeMetatable(typ))
-	return ud
 }
 
 func makeQueueConfig(L *glua.LState) int {
@@ -209,7 +202,7 @@ func makeQueueConfig(L *glua.LState) int {
 		L.RaiseError("%v", err)
 	}
 	q.Where = location(L)
-	L.Push(newUserData(L, q, queueConfigType))
+	L.Push(queueConfigType.Wrap(L, q))
 	return 1
 }
 
@@ -218,7 +211,7 @@ func makeEgressPath(L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("%v", err)
 	}
-	L.Push(newUserData(L, e, egressPathType))
+	L.Push(egressPathType.Wrap(L, e))
 	return 1
 }
 
@@ -236,7 +229,7 @@ func reject(L *glua.LState) int {
 	if L.GetTop() >= 3 {
 		L.CheckString(3) // kumo.disconnect's mode
 	}
-	L.Error(newUserData(L, &Reject{Code: code, Message: msg}, rejectType), 1)
+	L.Error(rejectType.Wrap(L, &Reject{Code: code, Message: msg}), 1)
 	return 0
 }
 

@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"github.com/hookd/hookd/lua/luatype"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,7 +14,8 @@ import (
 	"github.com/hookd/hookd/message"
 )
 
-const messageType = "hookd.Message"
+// messageType's metatable is shared by every state (see luatype).
+var messageType = luatype.New("hookd.Message", buildMessageType)
 
 // Message is a message as Lua sees it (the userdata behind `msg`). Conversions of meta values into Lua
 // are cached per message, so msg:get_meta('log_record') builds its table once however often a policy
@@ -36,14 +39,14 @@ func NewMessage(m *message.Message) *Message { return &Message{Msg: m} }
 func (m *Message) userdata(L *glua.LState) *glua.LUserData {
 	if m.L != L || m.ud == nil {
 		m.L, m.cache, m.record = L, nil, nil
-		m.ud = newUserData(L, m, messageType)
+		m.ud = messageType.Wrap(L, m)
 	}
 	return m.ud
 }
 
-func registerMessageType(L *glua.LState) {
-	mt := L.NewTypeMetatable(messageType)
-	methods := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{
+func buildMessageType(b *luatype.Builder) {
+	mt := b.MT
+	methods := b.Methods(map[string]glua.LGFunction{
 		"id":                           msgID,
 		"sender":                       msgSender,
 		"set_sender":                   msgSetSender,
@@ -66,13 +69,12 @@ func registerMessageType(L *glua.LState) {
 	for _, name := range []string{"set_due", "set_scheduling", "save", "shrink", "shrink_data",
 		"import_x_headers", "increment_num_attempts", "dkim_sign", "check_fix_conformance"} {
 		name := name
-		methods.RawSetString(name, L.NewFunction(func(L *glua.LState) int {
+		methods.RawSetString(name, b.Func(func(L *glua.LState) int {
 			L.RaiseError("msg:%s() is not supported by hookd", name)
 			return 0
 		}))
 	}
-	mt.RawSetString("__index", methods)
-	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
+	mt.RawSetString("__tostring", b.Func(func(L *glua.LState) int {
 		L.Push(glua.LString(checkMsg(L).Msg.ID.String()))
 		return 1
 	}))

@@ -1,6 +1,8 @@
 package luahttp
 
 import (
+	"github.com/hookd/hookd/lua/luatype"
+
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,12 +44,7 @@ func Open(L *lua.LState, kumo *lua.LTable, opts Options) {
 	if opts.ParseDuration == nil {
 		opts.ParseDuration = time.ParseDuration
 	}
-	registerType(L, clientType, clientMethods)
-	registerType(L, requestType, requestMethods)
-	registerType(L, responseType, responseMethods)
-	headersMeta := L.NewTypeMetatable(headersType)
-	headersMeta.RawSetString("__index", L.NewFunction(headerIndex))
-
+	luatype.Protect(L)
 	mod := L.NewTable()
 	mod.RawSetString("build_client", L.NewFunction(func(L *lua.LState) int {
 		return buildClient(L, opts)
@@ -55,10 +52,13 @@ func Open(L *lua.LState, kumo *lua.LTable, opts Options) {
 	kumo.RawSetString("http", mod)
 }
 
-func registerType(L *lua.LState, name string, methods map[string]lua.LGFunction) {
-	mt := L.NewTypeMetatable(name)
-	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), methods))
-}
+// The types' metatables are shared by every state (see luatype).
+var (
+	clientT   = luatype.New(clientType, func(b *luatype.Builder) { b.Methods(clientMethods) })
+	requestT  = luatype.New(requestType, func(b *luatype.Builder) { b.Methods(requestMethods) })
+	responseT = luatype.New(responseType, func(b *luatype.Builder) { b.Methods(responseMethods) })
+	headersT  = luatype.New(headersType, func(b *luatype.Builder) { b.MT.RawSetString("__index", b.Func(headerIndex)) })
+)
 
 // client is the Go side of a kumo.http client userdata.
 type client struct {
@@ -117,10 +117,7 @@ func buildClient(L *lua.LState, opts Options) int {
 		CheckRedirect: checkRedirect,
 	}
 
-	ud := L.NewUserData()
-	ud.Value = c
-	L.SetMetatable(ud, L.GetTypeMetatable(clientType))
-	L.Push(ud)
+	L.Push(clientT.Wrap(L, c))
 	return 1
 }
 
@@ -178,10 +175,7 @@ func newRequest(L *lua.LState, method string) int {
 		c.lastRaw, c.lastURL = raw, u
 	}
 	r := &request{client: c, method: method, url: u, header: make(http.Header)}
-	ud := L.NewUserData()
-	ud.Value = r
-	L.SetMetatable(ud, L.GetTypeMetatable(requestType))
-	L.Push(ud)
+	L.Push(requestT.Wrap(L, r))
 	return 1
 }
 

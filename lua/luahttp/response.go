@@ -87,7 +87,7 @@ func responseHeaders(L *lua.LState) int {
 	for name, values := range r.header {
 		tbl.RawSetString(strings.ToLower(name), lua.LString(strings.Join(values, ", ")))
 	}
-	L.SetMetatable(tbl, L.GetTypeMetatable(headersType))
+	tbl.Metatable = headersT.Metatable()
 	L.Push(tbl)
 	return 1
 }

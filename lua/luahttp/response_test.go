@@ -49,9 +49,7 @@ func TestResponseStatusAccessors(t *testing.T) {
 
 func TestInformationalStatusPredicate(t *testing.T) {
 	L := newState(t, "http://127.0.0.1", Options{})
-	ud := L.NewUserData()
-	ud.Value = &response{status: http.StatusSwitchingProtocols, contentLength: -1}
-	L.SetMetatable(ud, L.GetTypeMetatable(responseType))
+	ud := responseT.Wrap(L, &response{status: http.StatusSwitchingProtocols, contentLength: -1})
 	L.SetGlobal("resp", ud)
 	if got := eval(t, L, `return resp:status_is_informational() and not resp:status_is_success()`); got != lua.LTrue {
 		t.Fatal("101 is not reported as informational")
@@ -120,9 +118,7 @@ func TestResponseTextAndBytes(t *testing.T) {
 		{"bytes returns the raw body", "bytes", "a\xffb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ud := L.NewUserData()
-			ud.Value = &response{status: 200, contentLength: 3, body: []byte("a\xffb")}
-			L.SetMetatable(ud, L.GetTypeMetatable(responseType))
+			ud := responseT.Wrap(L, &response{status: 200, contentLength: 3, body: []byte("a\xffb")})
 			L.SetGlobal("resp", ud)
 			if got := eval(t, L, `return resp:`+tc.method+`()`).String(); got != tc.want {
 				t.Fatalf("%s() = %q, want %q", tc.method, got, tc.want)

@@ -33,10 +33,7 @@ func requestSend(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
-	ud := L.NewUserData()
-	ud.Value = resp
-	L.SetMetatable(ud, L.GetTypeMetatable(responseType))
-	L.Push(ud)
+	L.Push(responseT.Wrap(L, resp))
 	return 1
 }
 

@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"github.com/hookd/hookd/lua/luatype"
+
 	"sort"
 
 	glua "github.com/yuin/gopher-lua"
@@ -34,6 +36,27 @@ var recordFieldIndex = func() map[string]int {
 	return m
 }()
 
+// A lazy table's state is a member of the table itself, under lazyKey (a name no record field or
+// policy uses), and its metatable is one shared by every state (luatype): a metatable per table cost
+// about ten allocations per record, most of what building the table cost. Iterating the table (pairs,
+// next) and serialising it skip that member; completing the table removes it and the metatable, so a
+// complete table is a plain one. getmetatable and setmetatable complete a lazy table first, so a
+// policy sees a plain table there too.
+const lazyKey = "\x00hookd.lazy_record"
+
+// lazyRecordType is set in init: its metamethods refer to it.
+var lazyRecordType *luatype.Type
+
+func init() {
+	lazyRecordType = luatype.New("hookd.LazyRecord", func(b *luatype.Builder) {
+		b.MT.RawSetString("__index", b.Func(lazyIndex))
+		b.MT.RawSetString("__newindex", b.Func(lazyNewIndex))
+		ud := b.L.NewUserData()
+		ud.Value = lazyExpander{}
+		b.MT.RawSetString(luaserde.ExpandKey, ud)
+	})
+}
+
 // lazyRecord is the state behind one log_record table.
 type lazyRecord struct {
 	L        *glua.LState
@@ -41,12 +64,17 @@ type lazyRecord struct {
 	resolved uint64 // fields already converted (or written by the policy)
 }
 
-// Expand converts every field not resolved yet.
-func (z *lazyRecord) Expand(t *glua.LTable) {
-	all := uint64(1)<<len(recordFieldNames) - 1
-	if z.resolved == all {
-		return
+// lazyExpander completes whichever lazy table luaserde.Expand is given.
+type lazyExpander struct{}
+
+func (lazyExpander) Expand(t *glua.LTable) {
+	if z := lazyOf(t); z != nil {
+		z.complete(t)
 	}
+}
+
+// complete converts every field not resolved yet, then makes t a plain table.
+func (z *lazyRecord) complete(t *glua.LTable) {
 	for i, k := range recordFieldNames {
 		if z.resolved&(1<<i) == 0 {
 			if v := recordFields[k](z.L, z.rec); v != glua.LNil {
@@ -54,40 +82,29 @@ func (z *lazyRecord) Expand(t *glua.LTable) {
 			}
 		}
 	}
-	z.resolved = all
+	z.resolved = uint64(1)<<len(recordFieldNames) - 1
+	t.RawSetString(lazyKey, glua.LNil)
+	t.Metatable = glua.LNil
 }
 
 // lazyRecordTable returns the log_record table of r, converting fields as they are read.
 func lazyRecordTable(L *glua.LState, r *message.LogRecord) *glua.LTable {
-	index, ok := L.G.Registry.RawGetString("hookd.lazy_index").(*glua.LFunction)
-	if !ok {
-		index = L.NewFunction(lazyIndex)
-		L.G.Registry.RawSetString("hookd.lazy_index", index)
-	}
-	newIndex, ok := L.G.Registry.RawGetString("hookd.lazy_newindex").(*glua.LFunction)
-	if !ok {
-		newIndex = L.NewFunction(lazyNewIndex)
-		L.G.Registry.RawSetString("hookd.lazy_newindex", newIndex)
-	}
-	z := &lazyRecord{L: L, rec: r}
 	ud := L.NewUserData()
-	ud.Value = z
-	mt := L.CreateTable(0, 3)
-	mt.RawSetString("__index", index)
-	mt.RawSetString("__newindex", newIndex)
-	mt.RawSetString(luaserde.ExpandKey, ud)
+	ud.Value = &lazyRecord{L: L, rec: r}
 	t := L.CreateTable(0, 4) // most policies read two or three fields
-	t.Metatable = mt
+	t.RawSetString(lazyKey, ud)
+	t.Metatable = lazyRecordType.Metatable()
 	return t
 }
 
-// lazyOf returns the state behind a lazy log_record table.
+// lazyOf returns the state behind a lazy log_record table, or nil for any other table.
 func lazyOf(t *glua.LTable) *lazyRecord {
-	if mt, ok := t.Metatable.(*glua.LTable); ok {
-		if ud, ok := mt.RawGetString(luaserde.ExpandKey).(*glua.LUserData); ok {
-			z, _ := ud.Value.(*lazyRecord)
-			return z
-		}
+	if t.Metatable != glua.LValue(lazyRecordType.Metatable()) {
+		return nil
+	}
+	if ud, ok := t.RawGetString(lazyKey).(*glua.LUserData); ok {
+		z, _ := ud.Value.(*lazyRecord)
+		return z
 	}
 	return nil
 }
@@ -120,6 +137,9 @@ func lazyNewIndex(L *glua.LState) int {
 	t := L.CheckTable(1)
 	k := L.Get(2)
 	if s, ok := k.(glua.LString); ok {
+		if string(s) == lazyKey {
+			L.RaiseError("%q is reserved", lazyKey)
+		}
 		if z := lazyOf(t); z != nil {
 			if i, known := recordFieldIndex[string(s)]; known {
 				z.resolved |= 1 << i
@@ -131,7 +151,8 @@ func lazyNewIndex(L *glua.LState) int {
 }
 
 // installIteration replaces pairs and next with versions that complete a lazy table before walking
-// it. Everything else about them is the base library's.
+// it, and getmetatable and setmetatable with versions that complete it before looking at its
+// metatable. Everything else about them is the base library's.
 func installIteration(L *glua.LState) {
 	next := func(L *glua.LState) int {
 		t := L.CheckTable(1)
@@ -155,4 +176,15 @@ func installIteration(L *glua.LState) {
 		L.Push(glua.LNil)
 		return 3
 	}))
+	for _, name := range []string{"getmetatable", "setmetatable"} {
+		if base, ok := L.GetGlobal(name).(*glua.LFunction); ok && base.IsG {
+			inner := base.GFunction
+			L.SetGlobal(name, L.NewFunction(func(L *glua.LState) int {
+				if t, ok := L.Get(1).(*glua.LTable); ok {
+					lazyExpander{}.Expand(t)
+				}
+				return inner(L)
+			}))
+		}
+	}
 }

@@ -132,3 +132,32 @@ func mustJSON(t *testing.T, L *glua.LState, raw []byte) glua.LValue {
 	}
 	return v
 }
+
+// TestLazyRecordIsAPlainTableToMetatables: getmetatable and setmetatable see a plain table (no
+// metatable, one may be set), complete it first, and its bookkeeping member never shows.
+func TestLazyRecordIsAPlainTableToMetatables(t *testing.T) {
+	s := newState(t, load(t, ``))
+	m := hookMessage(t, message.Delivery)
+	got := withMsg(t, s, m, `
+		local r = msg:get_meta('log_record')
+		local code = r.response.code
+		local mt = getmetatable(r)
+		local n = 0
+		for k in pairs(r) do
+			n = n + 1
+			assert(type(k) == 'string' and k:byte(1) ~= 0, 'a bookkeeping member shows: ' .. tostring(k))
+		end
+		local id = r.id
+		setmetatable(r, { __index = function(_, k) return 'default:' .. k end })
+		out = tostring(mt) .. ',' .. code .. ',' .. tostring(n > 10) .. ',' .. tostring(id ~= nil) .. ',' .. r.no_such_field`)
+	if want := "nil,250,true,true,default:no_such_field"; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	got = withMsg(t, s, hookMessage(t, message.Bounce), `
+		local r = msg:get_meta('log_record')
+		setmetatable(r, nil)  -- before any read: the table is completed, not emptied
+		out = r.type .. ',' .. tostring(r.response ~= nil) .. ',' .. tostring(rawget(r, 'type') ~= nil)`)
+	if want := "Bounce,true,true"; got != want {
+		t.Fatalf("setmetatable first: got %s, want %s", got, want)
+	}
+}

@@ -162,15 +162,15 @@ func TestSmallFramesUseTheDictionary(t *testing.T) {
 	}
 }
 
-// TestFrameCompression: a small fresh frame is compressed without the dictionary or entropy coding,
-// a frame above denseFrameMax with entropy coding, a frame of deletes is stored uncompressed; all of
+// TestFrameCompression: a fresh frame up to fastFrameMax is compressed without the dictionary or
+// entropy coding, a larger one with entropy coding, a frame of deletes is stored uncompressed; all of
 // them replay after a restart.
 func TestFrameCompression(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	small := benchEntries(3)
 	large := *small[1]
-	large.Body = bytes.Repeat(small[1].Body, 3*denseFrameMax/len(small[1].Body))
+	large.Body = bytes.Repeat(small[1].Body, 2*fastFrameMax/len(small[1].Body))
 	for _, e := range []*persistence.Entry{small[0], &large, small[2]} {
 		putSync(t, s, e) // a frame each
 	}
@@ -195,8 +195,8 @@ func TestFrameCompression(t *testing.T) {
 		got = append(got, frame{len(raw), h.DictionaryID, bytes.Equal(p, appendStoredZstd(nil, raw))})
 	}
 	ok := len(got) == 4 &&
-		got[0].size <= denseFrameMax && got[0].dict == 0 && !got[0].stored &&
-		got[1].size > denseFrameMax && got[1].dict == 0 && !got[1].stored &&
+		got[0].size <= fastFrameMax && got[0].dict == 0 && !got[0].stored &&
+		got[1].size > fastFrameMax && got[1].dict == 0 && !got[1].stored &&
 		got[3].size <= storedFrameMax && got[3].stored
 	if !ok {
 		t.Fatalf("frames %+v: want a small and a large one without a dictionary, a put, then a stored delete", got)

@@ -82,5 +82,8 @@ func recordMessage(rec *Record) *message.Message {
 
 // isHookMessage reports a message a log hook built (its reception_protocol is "LogRecord").
 func isHookMessage(m *message.Message) bool {
-	return string(m.Meta["reception_protocol"]) == `"LogRecord"`
+	return string(m.Meta["reception_protocol"]) == hookProtocol
 }
+
+// hookProtocol is the stored meta reception_protocol of a message a log hook built.
+const hookProtocol = `"LogRecord"`

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hookd/hookd/clock"
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
 	"github.com/hookd/hookd/queue"
 	"github.com/hookd/hookd/wire"
 )
@@ -216,5 +218,47 @@ func TestSessionUnitVanishedMessageBounces(t *testing.T) {
 	}
 	if len(r.transport.Posts()) != 0 || len(r.transport.Events()) != 0 || len(r.emitter.Emits()) != 0 {
 		t.Fatalf("a batch with nothing to send connected or posted: posts %v events %v", r.transport.Posts(), r.transport.Events())
+	}
+}
+
+func TestSessionUnitDamagedMetaBounces(t *testing.T) {
+	r := sessionUnitStart(t, newStubLoader())
+	m, e := stubMessage(t, r.ids, t0, sessionUnitQueue, "damaged\n")
+	done := r.work(t, &wire.Stored{Id: m.ID[:], Meta: e.Meta[:len(e.Meta)-3], Body: e.Body})
+	sessionUnitResult(t, done, m.ID, wire.Disposition_DISPOSITION_BOUNCED)
+	if len(r.transport.Posts()) != 0 || len(r.emitter.Emits()) != 0 {
+		t.Fatalf("a message whose meta is cut short was posted (%v) or logged", r.transport.Posts())
+	}
+}
+
+// TestLazyMessageDecodesOnDemand: a session's message is decoded only when something reads more than
+// its body, and whether a log hook made it is known without decoding.
+func TestLazyMessageDecodesOnDemand(t *testing.T) {
+	ids := message.NewIDGen([6]byte{7, 7, 7, 7, 7, 9})
+	m, e := stubMessage(t, ids, t0, sessionUnitQueue, "plain\n")
+	lm, hook, err := lazyMessage(e, 4)
+	if err != nil || hook || lm.Complete() || lm.Attempts != 4 || string(lm.Msg.Body) != "plain\n" || lm.Msg.ID != m.ID {
+		t.Fatalf("lazyMessage: %v hook %v complete %v %+v", err, hook, lm.Complete(), lm.Msg)
+	}
+	lm.Msg.Body = []byte("replaced\n") // as msg:set_data does
+	full, err := lm.Full()
+	if err != nil || !lm.Complete() || full.Sender != m.Sender || string(full.Meta["tenant"]) != `"acme"` ||
+		string(full.Body) != "replaced\n" {
+		t.Fatalf("Full: %v %+v", err, full)
+	}
+
+	rec := &message.LogRecord{Type: message.Delivery, ID: "x", Queue: "q@d", Recipient: message.Recipients{"r@d"},
+		Meta: map[string]json.RawMessage{"tenant": json.RawMessage(`"acme"`)}}
+	hm, err := message.NewHookMessage(rec, ids.New(t0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := persistence.EncodeMeta(hm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, hook, err = lazyMessage(&persistence.Entry{ID: hm.ID, Meta: meta, Body: hm.Body}, 0)
+	if err != nil || !hook || lm.Complete() {
+		t.Fatalf("a hook's message: %v hook %v complete %v", err, hook, lm.Complete())
 	}
 }

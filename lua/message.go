@@ -31,10 +31,42 @@ type Message struct {
 	record  *glua.LTable // the log_record table, once asked for
 	headers []message.Header
 	parsed  bool
+	fill    func(*message.Message) error // see NewLazyMessage
 }
 
 // NewMessage wraps m for Lua.
 func NewMessage(m *message.Message) *Message { return &Message{Msg: m} }
+
+// NewLazyMessage wraps a message of which only the id and body are known yet: fill completes Msg
+// (sender, recipients, meta) the first time a method needs more, and Full on the Go side. A session
+// whose policy sends only the body (msg:get_data) never decodes the rest.
+func NewLazyMessage(id message.SpoolID, body []byte, attempts uint16, fill func(*message.Message) error) *Message {
+	return &Message{Msg: &message.Message{ID: id, Body: body}, Attempts: attempts, fill: fill}
+}
+
+// Full completes the message if it was made lazily, and returns it. After an error the message
+// stays incomplete and every call returns the error again.
+func (m *Message) Full() (*message.Message, error) {
+	if m.fill != nil {
+		if err := m.fill(m.Msg); err != nil {
+			return nil, err
+		}
+		m.fill = nil
+	}
+	return m.Msg, nil
+}
+
+// Complete reports whether the message is complete (not lazy, or filled in).
+func (m *Message) Complete() bool { return m.fill == nil }
+
+// checkFull is checkMsg for the methods that read or change the envelope or meta.
+func checkFull(L *glua.LState) *Message {
+	m := checkMsg(L)
+	if _, err := m.Full(); err != nil {
+		L.RaiseError("message %s: %v", m.Msg.ID, err)
+	}
+	return m
+}
 
 func (m *Message) userdata(L *glua.LState) *glua.LUserData {
 	if m.L != L || m.ud == nil {
@@ -95,12 +127,12 @@ func msgID(L *glua.LState) int {
 }
 
 func msgSender(L *glua.LState) int {
-	L.Push(addressValue(L, checkMsg(L).Msg.Sender))
+	L.Push(addressValue(L, checkFull(L).Msg.Sender))
 	return 1
 }
 
 func msgSetSender(L *glua.LState) int {
-	m := checkMsg(L)
+	m := checkFull(L)
 	a, err := toAddress(L.Get(2))
 	if err != nil {
 		L.ArgError(2, err.Error())
@@ -110,7 +142,7 @@ func msgSetSender(L *glua.LState) int {
 }
 
 func msgRecipient(L *glua.LState) int {
-	rs := checkMsg(L).Msg.Recipients
+	rs := checkFull(L).Msg.Recipients
 	switch len(rs) {
 	case 0:
 		L.Push(glua.LNil)
@@ -123,12 +155,12 @@ func msgRecipient(L *glua.LState) int {
 }
 
 func msgRecipientList(L *glua.LState) int {
-	L.Push(addressList(L, checkMsg(L).Msg.Recipients))
+	L.Push(addressList(L, checkFull(L).Msg.Recipients))
 	return 1
 }
 
 func msgSetRecipient(L *glua.LState) int {
-	m := checkMsg(L)
+	m := checkFull(L)
 	v := L.Get(2)
 	var rs []message.Address
 	if t, ok := v.(*glua.LTable); ok {
@@ -151,7 +183,7 @@ func msgSetRecipient(L *glua.LState) int {
 }
 
 func msgGetMeta(L *glua.LState) int {
-	m := checkMsg(L)
+	m := checkFull(L)
 	key := L.CheckString(2)
 	if key == "log_record" && m.Record != nil {
 		if m.record == nil {
@@ -182,7 +214,7 @@ func msgGetMeta(L *glua.LState) int {
 }
 
 func msgSetMeta(L *glua.LState) int {
-	m := checkMsg(L)
+	m := checkFull(L)
 	key := L.CheckString(2)
 	raw, err := luaserde.ToJSON(L.Get(3))
 	if err != nil {
@@ -212,7 +244,7 @@ func msgSetData(L *glua.LState) int {
 }
 
 func msgQueueName(L *glua.LState) int {
-	name, err := checkMsg(L).Msg.QueueName()
+	name, err := checkFull(L).Msg.QueueName()
 	if err != nil {
 		L.RaiseError("queue_name: %v", err)
 	}

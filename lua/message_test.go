@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -138,4 +140,35 @@ func BenchmarkGetMetaLogRecord(b *testing.B) {
 			recordTable(s.L, m.Record)
 		}
 	})
+}
+
+// TestLazyMessage: a lazy message is filled in once, by the first method that needs more than its
+// id and body; a fill that fails is a Lua error naming the message, every time.
+func TestLazyMessage(t *testing.T) {
+	s := newState(t, load(t, ``))
+	id := message.NewIDGen([6]byte{3}).New(testTime)
+	fills := 0
+	lm := NewLazyMessage(id, []byte("the body"), 2, func(m *message.Message) error {
+		fills++
+		m.Meta = message.Meta{"tenant": json.RawMessage(`"acme"`)}
+		return nil
+	})
+	if got := withMsg(t, s, lm, `out = msg:get_data() .. msg:num_attempts() .. #msg:id()`); got != "the body232" || fills != 0 {
+		t.Fatalf("body, attempts and id: %q after %d fills", got, fills)
+	}
+	if got := withMsg(t, s, lm, `out = msg:get_meta('tenant') .. (msg:get_meta('tenant'))`); got != "acmeacme" || fills != 1 {
+		t.Fatalf("get_meta: %q after %d fills", got, fills)
+	}
+
+	bad := NewLazyMessage(id, []byte("x"), 0, func(*message.Message) error { return errors.New("damaged") })
+	for range 2 {
+		s.L.SetGlobal("msg", bad.userdata(s.L))
+		err := s.L.DoString(`out = msg:sender()`)
+		if err == nil || !strings.Contains(err.Error(), "message "+id.String()+": damaged") {
+			t.Fatalf("a failed fill: %v", err)
+		}
+	}
+	if _, err := bad.Full(); err == nil || bad.Complete() {
+		t.Fatal("Full of a message that cannot be filled in")
+	}
 }

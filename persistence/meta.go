@@ -106,7 +106,7 @@ func decodeMetaV1(e *Entry) (*message.Message, error) {
 		return nil, r.err
 	}
 	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%d bytes after the last member", len(r.b))
+		return nil, fmt.Errorf("%w: %d of them", errTrailingMeta, len(r.b))
 	}
 	if flags&flagLogRecordIsBody != 0 {
 		m.Meta["log_record"] = bytes.TrimSuffix(e.Body, []byte("\n"))

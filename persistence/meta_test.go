@@ -3,6 +3,7 @@ package persistence
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -95,6 +96,47 @@ func FuzzDecodeMeta(f *testing.F) {
 			if !bytes.Equal(back.Meta[k], v) {
 				t.Fatalf("meta %q: %s then %s", k, v, back.Meta[k])
 			}
+		}
+	})
+}
+
+// FuzzMetaValue: MetaValue accepts exactly the binary meta whose structure DecodeMessage accepts,
+// and finds what DecodeMessage decodes.
+func FuzzMetaValue(f *testing.F) {
+	m := &message.Message{Sender: addr(f, "a@example.com"),
+		Recipients: []message.Address{addr(f, "b@example.net")},
+		Meta: message.Meta{"queue": json.RawMessage(`"webhook"`), "reception_protocol": json.RawMessage(`"LogRecord"`),
+			"log_record": json.RawMessage(`{"type":"Delivery"}`)}, Body: []byte(`{"type":"Delivery"}` + "\n")}
+	seed, _ := EncodeMeta(m)
+	f.Add(seed, "reception_protocol")
+	f.Add(seed, "queue")
+	f.Add(seed, "log_record")
+	f.Add([]byte{metaV1, 1, 0, 0, 0}, "x")
+	f.Add([]byte(`{"sender":""}`), "x")
+	f.Fuzz(func(t *testing.T, b []byte, key string) {
+		v, found, err := MetaValue(b, key)
+		if errors.Is(err, ErrNotV1) {
+			if len(b) > 0 && b[0] == metaV1 {
+				t.Fatal("binary meta refused as not binary")
+			}
+			return
+		}
+		got, derr := DecodeMessage(&Entry{Meta: b, Body: m.Body})
+		if err != nil {
+			if derr == nil {
+				t.Fatalf("MetaValue refuses meta DecodeMessage reads: %v", err)
+			}
+			return
+		}
+		if derr != nil {
+			return // an address that does not parse: only DecodeMessage looks
+		}
+		if key == "log_record" && b[1]&flagLogRecordIsBody != 0 {
+			return // kept as the body: DecodeMessage takes it from there, MetaValue reads only the members
+		}
+		want, ok := got.Meta[key]
+		if found != ok || !bytes.Equal(v, want) {
+			t.Fatalf("key %q: MetaValue %q %v, DecodeMessage %q %v", key, v, found, want, ok)
 		}
 	})
 }

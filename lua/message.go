@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"slices"
+
 	"github.com/hookd/hookd/lua/luatype"
 
 	"bytes"
@@ -27,11 +29,17 @@ type Message struct {
 
 	L       *glua.LState // the state the cache below belongs to
 	ud      *glua.LUserData
-	cache   map[string]glua.LValue
+	cache   []cachedMeta // a policy reads a few keys: a short list costs less than a map
 	record  *glua.LTable // the log_record table, once asked for
 	headers []message.Header
 	parsed  bool
 	fill    func(*message.Message) error // see NewLazyMessage
+}
+
+// cachedMeta is a meta value converted for Lua.
+type cachedMeta struct {
+	key   string
+	value glua.LValue
 }
 
 // NewMessage wraps m for Lua.
@@ -192,9 +200,11 @@ func msgGetMeta(L *glua.LState) int {
 		L.Push(m.record)
 		return 1
 	}
-	if v, ok := m.cache[key]; ok {
-		L.Push(v)
-		return 1
+	for _, c := range m.cache {
+		if c.key == key {
+			L.Push(c.value)
+			return 1
+		}
 	}
 	var v glua.LValue = glua.LNil
 	switch raw, ok := m.Msg.Meta[key]; {
@@ -205,10 +215,7 @@ func msgGetMeta(L *glua.LState) int {
 		}
 		v = lv
 	}
-	if m.cache == nil {
-		m.cache = map[string]glua.LValue{}
-	}
-	m.cache[key] = v
+	m.cache = append(m.cache, cachedMeta{key, v})
 	L.Push(v)
 	return 1
 }
@@ -224,7 +231,7 @@ func msgSetMeta(L *glua.LState) int {
 		m.Msg.Meta = message.Meta{}
 	}
 	m.Msg.Meta[key] = json.RawMessage(raw)
-	delete(m.cache, key)
+	m.cache = slices.DeleteFunc(m.cache, func(c cachedMeta) bool { return c.key == key })
 	if key == "log_record" {
 		m.Record, m.record = nil, nil
 	}

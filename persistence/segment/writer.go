@@ -122,7 +122,7 @@ func (s *Store) writeBatch(reqs []request, moves bool) {
 		return
 	}
 	var barriers []request
-	kept := reqs[:0:0]
+	kept := reqs[:0] // the batch is the writer's alone: filtered in place, not copied
 	for _, r := range reqs {
 		if r.e.kind == 0 {
 			barriers = append(barriers, r)

@@ -56,17 +56,40 @@ func checkUnconsumed(L *lua.LState) *response {
 }
 
 func responseStatusCode(L *lua.LState) int {
-	L.Push(lua.LNumber(checkResponse(L).status))
+	L.Push(statusValue(checkResponse(L).status).code)
 	return 1
 }
 
 func responseStatusReason(L *lua.LState) int {
-	if reason := http.StatusText(checkResponse(L).status); reason != "" {
-		L.Push(lua.LString(reason))
-	} else {
-		L.Push(lua.LNil)
-	}
+	L.Push(statusValue(checkResponse(L).status).reason)
 	return 1
+}
+
+// statusLua is a status code and its reason (nil for a code without one) as Lua values.
+type statusLua struct{ code, reason lua.LValue }
+
+// statusValues are every status code's Lua values, boxed once: a send reads the code and the reason
+// of every response, and boxing a number or a string for Lua allocates each time.
+var statusValues = func() (vs [600]statusLua) {
+	for code := range vs {
+		vs[code] = statusValueOf(code)
+	}
+	return vs
+}()
+
+func statusValue(code int) statusLua {
+	if code >= 0 && code < len(statusValues) {
+		return statusValues[code]
+	}
+	return statusValueOf(code)
+}
+
+func statusValueOf(code int) (v statusLua) {
+	v.code, v.reason = lua.LNumber(code), lua.LNil
+	if reason := http.StatusText(code); reason != "" {
+		v.reason = lua.LString(reason)
+	}
+	return v
 }
 
 // statusClass returns a predicate for the status codes in [base, base+100).

@@ -147,3 +147,17 @@ func TestResponseBodyIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestStatusValues: the boxed values match what converting each code gives, inside the table and
+// past it.
+func TestStatusValues(t *testing.T) {
+	for _, code := range []int{0, 100, 200, 299, 404, 599, 600, 799, 999} {
+		got, want := statusValue(code), statusValueOf(code)
+		if got != want || got.code != lua.LNumber(code) {
+			t.Fatalf("status %d: %v, want %v", code, got, want)
+		}
+	}
+	if statusValue(503).reason != lua.LString("Service Unavailable") || statusValue(799).reason != lua.LNil {
+		t.Fatal("reasons")
+	}
+}

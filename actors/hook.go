@@ -94,23 +94,44 @@ func (h *hookActor) refresh() {
 type group struct {
 	entries []*persistence.Entry
 	inserts []*wire.Insert
-	byQueue map[string]*wire.Insert
+	byQueue map[string]*wire.Insert // once the group has more than groupScan queues
 	routes  []RoutedInsert
 	err     error
 }
 
+// groupScan is how many queues a group finds by scanning its inserts; most groups have one or two,
+// for which a map cost an allocation per record.
+const groupScan = 8
+
 func (g *group) add(queueName string, e *persistence.Entry, s *wire.Stored) {
 	g.entries = append(g.entries, e)
-	ins := g.byQueue[queueName]
+	ins := g.insertFor(queueName)
 	if ins == nil {
-		if g.byQueue == nil {
-			g.byQueue = map[string]*wire.Insert{}
-		}
 		ins = &wire.Insert{Queue: queueName, Counted: true}
-		g.byQueue[queueName] = ins
 		g.inserts = append(g.inserts, ins)
+		switch {
+		case g.byQueue != nil:
+			g.byQueue[queueName] = ins
+		case len(g.inserts) > groupScan:
+			g.byQueue = make(map[string]*wire.Insert, 2*len(g.inserts))
+			for _, in := range g.inserts {
+				g.byQueue[in.Queue] = in
+			}
+		}
 	}
 	ins.Messages = append(ins.Messages, s)
+}
+
+func (g *group) insertFor(queueName string) *wire.Insert {
+	if g.byQueue != nil {
+		return g.byQueue[queueName]
+	}
+	for _, ins := range g.inserts {
+		if ins.Queue == queueName {
+			return ins
+		}
+	}
+	return nil
 }
 
 func (h *hookActor) batch(b LogBatch) {

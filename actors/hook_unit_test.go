@@ -300,3 +300,28 @@ func TestHookUnitRouteFailureSpoolsNothing(t *testing.T) {
 		t.Fatalf("%d insert credits kept", r.inserts.InUse())
 	}
 }
+
+// TestGroupInsertPerQueue: a group has one insert per queue, in the order the queues came, with each
+// queue's messages in order, whether it finds them by scanning or by its map.
+func TestGroupInsertPerQueue(t *testing.T) {
+	for _, queues := range []int{1, groupScan, 3 * groupScan} {
+		var g group
+		for i := range 5 * queues {
+			q := fmt.Sprintf("q%d", i%queues)
+			g.add(q, &persistence.Entry{Queue: q}, &wire.Stored{Attempts: uint32(i)})
+		}
+		if len(g.entries) != 5*queues || len(g.inserts) != queues {
+			t.Fatalf("%d queues: %d entries, %d inserts", queues, len(g.entries), len(g.inserts))
+		}
+		for qi, ins := range g.inserts {
+			if ins.Queue != fmt.Sprintf("q%d", qi) || !ins.Counted || len(ins.Messages) != 5 {
+				t.Fatalf("%d queues: insert %d is %s with %d messages", queues, qi, ins.Queue, len(ins.Messages))
+			}
+			for k, m := range ins.Messages {
+				if want := uint32(qi + k*queues); m.Attempts != want {
+					t.Fatalf("%d queues: %s message %d is %d, want %d", queues, ins.Queue, k, m.Attempts, want)
+				}
+			}
+		}
+	}
+}

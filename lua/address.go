@@ -1,12 +1,11 @@
 package lua
 
 import (
-	"github.com/hookd/hookd/lua/luatype"
-
 	"fmt"
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/hookd/hookd/lua/luatype"
 	"github.com/hookd/hookd/message"
 )
 

@@ -1,8 +1,6 @@
 package lua
 
 import (
-	"github.com/hookd/hookd/lua/luatype"
-
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/lua/luahttp"
 	"github.com/hookd/hookd/lua/luaserde"
+	"github.com/hookd/hookd/lua/luatype"
 	"github.com/hookd/hookd/message"
 )
 

@@ -1,13 +1,12 @@
 package lua
 
 import (
-	"github.com/hookd/hookd/lua/luatype"
-
 	"sort"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/lua/luaserde"
+	"github.com/hookd/hookd/lua/luatype"
 	"github.com/hookd/hookd/message"
 )
 
@@ -150,10 +149,10 @@ func lazyNewIndex(L *glua.LState) int {
 	return 0
 }
 
-// installIteration replaces pairs and next with versions that complete a lazy table before walking
+// installLazyTableViews replaces pairs and next with versions that complete a lazy table before walking
 // it, and getmetatable and setmetatable with versions that complete it before looking at its
 // metatable. Everything else about them is the base library's.
-func installIteration(L *glua.LState) {
+func installLazyTableViews(L *glua.LState) {
 	next := func(L *glua.LState) int {
 		t := L.CheckTable(1)
 		luaserde.Expand(t)

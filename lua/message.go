@@ -1,18 +1,16 @@
 package lua
 
 import (
-	"slices"
-
-	"github.com/hookd/hookd/lua/luatype"
-
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/lua/luaserde"
+	"github.com/hookd/hookd/lua/luatype"
 	"github.com/hookd/hookd/message"
 )
 

@@ -174,7 +174,7 @@ func (p *Policy) newState(configure bool) (*State, error) {
 		return nil, err
 	}
 	s.openKumo()
-	installIteration(L)
+	installLazyTableViews(L)
 	installStringFormat(L)
 	s.setSearchPath()
 	fn := L.NewFunctionFromProto(p.proto)

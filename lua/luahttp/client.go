@@ -1,8 +1,6 @@
 package luahttp
 
 import (
-	"github.com/hookd/hookd/lua/luatype"
-
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +8,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hookd/hookd/lua/luatype"
 )
 
 // Options configures the module for one LState.

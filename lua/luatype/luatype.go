@@ -19,6 +19,9 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
+// protectedKey marks, in a state's registry, that Protect ran.
+const protectedKey = "hookd.luatype.protected"
+
 // Type is one userdata type's shared metatable.
 type Type struct {
 	Name string
@@ -76,8 +79,12 @@ func (t *Type) Is(ud *glua.LUserData) bool { return ud.Metatable == glua.LValue(
 // Protect keeps the scripts of L away from the shared functions' environments: getfenv and
 // debug.getfenv give a Go function's caller the state's globals (what Lua 5.1 gives for a C
 // function) instead of the builder's table, and debug.setfenv refuses Go functions, as setfenv
-// already does.
+// already does. Every package that hands out shared types calls it; a state is protected once.
 func Protect(L *glua.LState) {
+	if L.G.Registry.RawGetString(protectedKey) == glua.LTrue {
+		return
+	}
+	L.G.Registry.RawSetString(protectedKey, glua.LTrue)
 	getfenv := func(get glua.LGFunction) *glua.LFunction {
 		return L.NewFunction(func(L *glua.LState) int {
 			if fn, ok := L.Get(1).(*glua.LFunction); ok && fn.IsG {

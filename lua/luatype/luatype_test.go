@@ -24,6 +24,7 @@ func newState(t *testing.T) *glua.LState {
 	t.Helper()
 	L := glua.NewState()
 	Protect(L)
+	Protect(L) // as every package that hands out shared types does: the second call changes nothing
 	t.Cleanup(L.Close)
 	return L
 }
@@ -75,6 +76,7 @@ func TestScriptsCannotReachTheSharedTables(t *testing.T) {
 		`return getmetatable(t) == false`,
 		`return not pcall(setmetatable, t, {})`,
 		`return getfenv(c.add) == _G`,
+		`return debug.getinfo(getfenv, "S").what == "G" and getfenv(1) == _G`,
 		`return debug.getfenv(c.add) == _G`,
 		`return not pcall(setfenv, c.add, {})`,
 		`return not pcall(debug.setfenv, c.add, {})`,
@@ -116,4 +118,16 @@ func TestConcurrentStates(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestProtectOnce: a second Protect does not wrap the wrappers again.
+func TestProtectOnce(t *testing.T) {
+	L := glua.NewState()
+	defer L.Close()
+	Protect(L)
+	first := L.GetGlobal("getfenv")
+	Protect(L)
+	if L.GetGlobal("getfenv") != first {
+		t.Fatal("a second Protect replaced getfenv again")
+	}
 }

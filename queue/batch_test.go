@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/message"
 	"github.com/hookd/hookd/throttle"
 )
 
@@ -172,4 +173,46 @@ func TestAdministrators(t *testing.T) {
 			t.Fatalf("took %d, %d left; want 2 taken (scheduled and ready) and the one in flight left", len(got), c.Len())
 		}
 	})
+}
+
+// A session's results are matched to its batch by id, whatever their order, for short batches
+// (scanned) and long ones (looked up); a message without a result failed transiently.
+func TestFinishedMatchesResultsByID(t *testing.T) {
+	for _, n := range []int{3, 40} {
+		c := New(batchConfig(n, n, time.Hour), half)
+		var items []Item
+		for i := 1; i <= n; i++ {
+			items = append(items, newItem(i, t0))
+			c.Insert(items[i-1], t0)
+		}
+		// Reversed, without the first message, with a foreign id mixed in.
+		var results []Result
+		for i := n - 1; i >= 1; i-- {
+			d := Delivered
+			if i%2 == 0 {
+				d = Bounced
+			}
+			results = append(results, Result{ID: items[i].ID, Disposition: d})
+		}
+		results = append(results, Result{ID: newItem(n+1, t0).ID, Disposition: Delivered})
+		acts := c.Finished(1, results, false, t0)
+		forgotten, retried := map[message.SpoolID]bool{}, map[message.SpoolID]bool{}
+		for _, a := range acts {
+			switch a := a.(type) {
+			case Forget:
+				forgotten[a.Item.ID] = true
+			case Retry:
+				retried[a.Item.ID] = true
+			}
+		}
+		if len(forgotten) != n-1 || len(retried) != 1 || !retried[items[0].ID] {
+			t.Fatalf("batch of %d: forgot %d, retried %v; want %d forgotten and the first retried",
+				n, len(forgotten), retried, n-1)
+		}
+		for _, it := range items[1:] {
+			if !forgotten[it.ID] {
+				t.Fatalf("batch of %d: %v not forgotten", n, it.ID)
+			}
+		}
+	}
 }

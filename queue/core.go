@@ -222,13 +222,10 @@ func (c *Core) Finished(id SessionID, results []Result, closed bool, now time.Ti
 	if s == nil {
 		return nil
 	}
-	byID := make(map[message.SpoolID]Disposition, len(results))
-	for _, r := range results {
-		byID[r.ID] = r.Disposition
-	}
 	var acts []Action
-	for _, e := range s.inflight {
-		switch byID[e.id] {
+	found := dispositions{results: results}
+	for i, e := range s.inflight {
+		switch found.of(i, e.id) {
 		case Delivered, Bounced:
 			c.total--
 			acts = append(acts, Forget{Item: e.item()})
@@ -250,6 +247,37 @@ func (c *Core) Finished(id SessionID, results []Result, closed bool, now time.Ti
 		c.idle = append(c.idle, s)
 	}
 	return c.plan(now, acts)
+}
+
+// dispositions finds the result for each message of a batch. Results come in the batch's order
+// but for messages a session could not read, so the i-th message's is looked for at position i
+// first, then among a few by scanning, and only a long batch out of order gets a map (one per
+// batch was an allocation per record with one message per call). A message without a result
+// failed transiently.
+type dispositions struct {
+	results []Result
+	byID    map[message.SpoolID]Disposition
+}
+
+func (d *dispositions) of(i int, id message.SpoolID) Disposition {
+	if i < len(d.results) && d.results[i].ID == id {
+		return d.results[i].Disposition
+	}
+	if len(d.results) <= 16 {
+		for _, r := range d.results {
+			if r.ID == id {
+				return r.Disposition
+			}
+		}
+		return Transient
+	}
+	if d.byID == nil {
+		d.byID = make(map[message.SpoolID]Disposition, len(d.results))
+		for _, r := range d.results {
+			d.byID[r.ID] = r.Disposition
+		}
+	}
+	return d.byID[id] // Transient when missing
 }
 
 // SetGate applies the breaker's verdict. Paused holds everything until `until` (Wake includes it);

@@ -42,3 +42,20 @@ func TestFoldLineBreaks(t *testing.T) {
 		})
 	}
 }
+
+// The digits written by hand match time's own layout for every year it writes with four digits,
+// and years outside that range still come out as time writes them.
+func TestFormatTimeMatchesLayout(t *testing.T) {
+	rng := uint64(1)
+	next := func() uint64 { rng = rng*6364136223846793005 + 1442695040888963407; return rng >> 11 }
+	for _, year := range []int{-1, 0, 1, 9, 99, 999, 1970, 2026, 9999, 10000, 123456} {
+		for range 50 {
+			in := time.Date(year, time.Month(1+next()%12), int(1+next()%28), int(next()%24), int(next()%60),
+				int(next()%60), 0, time.UTC)
+			want := in.Format("2006-01-02T15:04:05") + "Z"
+			if got := FormatTime(in); got != want {
+				t.Fatalf("FormatTime(%v) = %q, want %q", in, got, want)
+			}
+		}
+	}
+}

@@ -61,6 +61,7 @@ single node's and the CPU a forwarded record costs.
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "how long each phase waits for deliveries")
 	fs.IntVar(&cfg.DecodeEvery, "decode-every", 100, "the receiver decodes every N-th request in full (1: all; -1: none)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hookd phase to this file")
+	baseprofile := fs.String("baseline-cpuprofile", "", "write a CPU profile of the baseline phase to this file (with --baseline)")
 	memprofile := fs.String("memprofile", "", "write a heap profile, taken when the last record was accepted, to this file")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress display")
@@ -87,7 +88,7 @@ single node's and the CPU a forwarded record costs.
 	for _, p := range []struct {
 		path string
 		to   *io.Writer
-	}{{*cpuprofile, &cfg.CPUProfile}, {*memprofile, &cfg.MemProfile}} {
+	}{{*cpuprofile, &cfg.CPUProfile}, {*baseprofile, &cfg.BaselineCPUProfile}, {*memprofile, &cfg.MemProfile}} {
 		if p.path == "" {
 			continue
 		}

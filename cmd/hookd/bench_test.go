@@ -22,6 +22,7 @@ func TestBenchCommand(t *testing.T) {
 			{[]string{"--dead", "--baseline"}, "takes neither a baseline"},
 			{[]string{"--target", "http://127.0.0.1:1", "--memory"}, "the memory spool applies to an engine in this process"},
 			{[]string{"--records", "5", "extra"}, `unexpected argument "extra"`},
+			{[]string{"--baseline-cpuprofile", filepath.Join(t.TempDir(), "b.pprof")}, "needs the baseline phase (--baseline)"},
 		} {
 			var stdout, stderr bytes.Buffer
 			if code := run(append([]string{"bench"}, tt.args...), &stdout, &stderr); code != 2 ||
@@ -33,8 +34,9 @@ func TestBenchCommand(t *testing.T) {
 
 	t.Run("a small run prints a complete report as a table", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
-		profile := filepath.Join(t.TempDir(), "cpu.pprof")
-		code := run([]string{"bench", "--records", "300", "--memory", "--baseline", "--cpuprofile", profile}, &stdout, &stderr)
+		profile, baseProfile := filepath.Join(t.TempDir(), "cpu.pprof"), filepath.Join(t.TempDir(), "base.pprof")
+		code := run([]string{"bench", "--records", "300", "--memory", "--baseline", "--cpuprofile", profile,
+			"--baseline-cpuprofile", baseProfile}, &stdout, &stderr)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 		}
@@ -43,8 +45,10 @@ func TestBenchCommand(t *testing.T) {
 				t.Errorf("the table lacks %q:\n%s", want, stdout.String())
 			}
 		}
-		if st, err := os.Stat(profile); err != nil || st.Size() == 0 {
-			t.Errorf("--cpuprofile wrote no profile: %v", err)
+		for flag, path := range map[string]string{"--cpuprofile": profile, "--baseline-cpuprofile": baseProfile} {
+			if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+				t.Errorf("%s wrote no profile: %v", flag, err)
+			}
 		}
 		// Progress goes to stderr; not a terminal here, so as plain lines.
 		if !strings.Contains(stderr.String(), "hookd: accepted") || strings.Contains(stderr.String(), "\r") {

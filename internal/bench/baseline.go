@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -27,6 +28,11 @@ func (r *runner) baseline(ctx context.Context, url string) (*Phase, error) {
 	ph := &Phase{Name: "baseline", Records: n}
 	s := newPhaseState("baseline", n, r.recv.Begin(n), true)
 	s.expected.Store(int64(n))
+	if r.cfg.BaselineCPUProfile != nil {
+		if err := pprof.StartCPUProfile(r.cfg.BaselineCPUProfile); err != nil {
+			return nil, fmt.Errorf("CPU profile of the baseline: %w", err)
+		}
+	}
 	m := r.startMeter()
 	stopWatch := r.watch(s, m)
 	feedCtx, stopFeed := context.WithCancel(ctx) // ends the feed if every worker gives up
@@ -53,6 +59,9 @@ func (r *runner) baseline(ctx context.Context, url string) (*Phase, error) {
 	}
 	wg.Wait()
 	err := r.waitDelivered(ctx, s.tally, n)
+	if r.cfg.BaselineCPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
 	stopWatch()
 	r.finish(ph, s, m)
 	return ph, err

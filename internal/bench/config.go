@@ -76,6 +76,9 @@ type Config struct {
 	DecodeEvery int
 	// CPUProfile, when set, receives a pprof CPU profile of the hookd phase.
 	CPUProfile io.Writer
+	// BaselineCPUProfile, when set, receives a pprof CPU profile of the baseline phase (Baseline
+	// must be set), to set beside the hookd phase's.
+	BaselineCPUProfile io.Writer
 	// MemProfile, when set, receives a pprof heap profile taken when the last record was accepted.
 	MemProfile io.Writer
 	// Progress, when set, is called a few times a second while a phase runs.
@@ -136,6 +139,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Memory && c.SpoolDir != "" {
 		bad("choose the memory spool or a spool directory, not both")
+	}
+	if c.BaselineCPUProfile != nil && !c.Baseline {
+		bad("a CPU profile of the baseline needs the baseline phase (--baseline)")
 	}
 	if c.PolicyFile != "" && c.Batch > 1 {
 		bad("batch configures the built-in policy; a policy file decides its own batching")

@@ -113,7 +113,7 @@ func buildClient(L *lua.LState, opts Options) int {
 	// Timeouts are applied per request through contexts, so the
 	// http.Client itself has none.
 	c.http = &http.Client{
-		Transport:     sharedTransport(opts.Transport, insecure, idle),
+		Transport:     roundTripper(sharedTransport(opts.Transport, insecure, idle)),
 		CheckRedirect: checkRedirect,
 	}
 

@@ -28,6 +28,9 @@ func closeIdleConnections() {
 	for _, t := range transports.m {
 		t.CloseIdleConnections()
 	}
+	for _, t := range transports.fast {
+		t.CloseIdleConnections()
+	}
 }
 
 // waitFor polls cond until it holds or a few seconds have passed.

@@ -41,8 +41,21 @@ type transportKey struct {
 
 var transports = struct {
 	sync.Mutex
-	m map[transportKey]*http.Transport
-}{m: make(map[transportKey]*http.Transport)}
+	m    map[transportKey]*http.Transport
+	fast map[*http.Transport]*h1Transport
+}{m: make(map[transportKey]*http.Transport), fast: make(map[*http.Transport]*h1Transport)}
+
+// roundTripper is the transport clients use: an h1Transport on std, one per std transport.
+func roundTripper(std *http.Transport) *h1Transport {
+	transports.Lock()
+	defer transports.Unlock()
+	t, ok := transports.fast[std]
+	if !ok {
+		t = newH1Transport(std)
+		transports.fast[std] = t
+	}
+	return t
+}
 
 // sharedTransport returns the process-wide transport for a client with the
 // given settings. idle == 0 means pool_idle_timeout was not set. A base

@@ -316,7 +316,7 @@ func hasToken(values []string, token string) bool {
 var excluded = map[string]bool{"Host": true, "User-Agent": true, "Content-Length": true, "Transfer-Encoding": true, "Trailer": true}
 
 // writeRequest writes req's head as net/http's Request.Write does for a request with a known
-// length: the request line, Host, User-Agent, Content-Length, the other headers sorted by name, the
+// length: the request line, Host, User-Agent, Connection: close if it closes, Content-Length, the other headers sorted by name, the
 // transport's own headers, then the blank line. Header names and values were checked when the
 // script added them.
 func writeRequest(w *bufio.Writer, req *http.Request, acceptGzip, addClose bool) {
@@ -336,6 +336,9 @@ func writeRequest(w *bufio.Writer, req *http.Request, acceptGzip, addClose bool)
 		w.WriteString("User-Agent: ")
 		w.WriteString(strings.TrimSpace(ua[0]))
 		w.WriteString("\r\n")
+	}
+	if addClose {
+		w.WriteString("Connection: close\r\n")
 	}
 	switch {
 	case req.ContentLength > 0:
@@ -360,9 +363,6 @@ func writeRequest(w *bufio.Writer, req *http.Request, acceptGzip, addClose bool)
 			w.WriteString(strings.TrimSpace(v))
 			w.WriteString("\r\n")
 		}
-	}
-	if addClose {
-		w.WriteString("Connection: close\r\n")
 	}
 	if acceptGzip {
 		w.WriteString("Accept-Encoding: gzip\r\n")

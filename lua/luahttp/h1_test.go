@@ -258,6 +258,7 @@ func TestH1PeeksBeforeReuse(t *testing.T) {
 		}
 	})
 	c, tr := h1Client(t, nil)
+	tr.peekAfter = 0
 	for i := range 3 {
 		post(t, c, srv.url, "x")
 		waitFor(t, "the server's close to arrive", func() bool {
@@ -289,7 +290,8 @@ func TestH1RetriesAsNetHTTPDoes(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		readReq(br) // the second request on a connection is never answered
 	})
-	c, _ := h1Client(t, nil)
+	c, tr := h1Client(t, nil)
+	tr.peekAfter = time.Hour // the server's close is seen when the request fails, not before
 	post(t, c, srv.url, "first")
 	if _, err := c.Post(srv.url, "text/plain", strings.NewReader("second")); err == nil || !strings.Contains(err.Error(), "EOF") {
 		t.Fatalf("a POST on a connection closed under it: %v, want EOF", err)

@@ -9,7 +9,8 @@
 //	                      :header(k, v):body(s):send()    -> Response
 //	                    client:close()
 //	                                      |
-//	             shared *http.Transport (keep-alive pool, per TLS setting)
+//	     shared h1Transport: plain HTTP/1.1 on the caller's goroutine (keep-alive pool)
+//	       └─ shared *http.Transport (per TLS setting): https, proxies, 100-continue
 //
 // Behaviour follows KumoMTA's kumo.http:
 //

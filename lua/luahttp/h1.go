@@ -237,7 +237,16 @@ func (t *h1Transport) exchange(ctx context.Context, req *http.Request, c *h1Conn
 	closing := req.Close || !t.keep || asked
 	writeRequest(c.bw, req, ae, closing && !asked)
 	if req.Body != nil && req.Body != http.NoBody {
-		n, err := io.Copy(c.bw, req.Body)
+		// A body that does not fit the buffer's rest (a batch) follows the head in one write of its
+		// own, rather than in buffer-sized pieces.
+		var w io.Writer = c.bw
+		if req.ContentLength > int64(c.bw.Available()) {
+			if err := c.bw.Flush(); err != nil {
+				return fail(err)
+			}
+			w = c.conn
+		}
+		n, err := io.Copy(w, req.Body)
 		req.Body.Close()
 		if err == nil && n != req.ContentLength {
 			err = fmt.Errorf("net/http: ContentLength=%d with Body length %d", req.ContentLength, n)

@@ -159,6 +159,10 @@ func TestH1WritesWhatNetHTTPWrites(t *testing.T) {
 			r.Close = true
 			return r
 		},
+		func() *http.Request { // a batch: larger than the write buffer
+			r, _ := http.NewRequest(http.MethodPost, srv.url, strings.NewReader("["+strings.Repeat(`{"n":1},`, 12000)+"{}]"))
+			return r
+		},
 	}
 	std := newTransport(nil)
 	t.Cleanup(std.CloseIdleConnections)

@@ -125,7 +125,7 @@ func newH1Transport(std *http.Transport) *h1Transport {
 
 // handles reports whether the exchange is done here rather than by net/http.
 func (t *h1Transport) handles(req *http.Request) bool {
-	if req.URL.Scheme != "http" || t.std.Dial != nil || t.std.DialContext == nil && t.std.DialTLSContext != nil {
+	if req.URL.Scheme != "http" || t.std.DialContext == nil && t.std.Dial != nil { // a dialer only net/http knows
 		return false
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength <= 0 {

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/anthdm/hollywood/actor"
+
+	"github.com/hookd/hookd/wire"
 )
 
 // acks is where hooks answer the producers' batches: a hollywood process (reached by PID like any
@@ -71,38 +73,124 @@ func (a *acks) wait(ctx context.Context, w *waiter) error {
 	return ctx.Err()
 }
 
-// Send takes a hook's LogDone (hollywood's Processer interface).
+// Send takes a hook's LogDone or LogDones (hollywood's Processer interface).
 func (a *acks) Send(_ *actor.PID, msg any, _ *actor.PID) {
-	d, ok := msg.(LogDone)
-	if !ok {
-		return
+	switch d := msg.(type) {
+	case LogDone:
+		a.settle([]LogDone{d})
+	case LogDones:
+		a.settle(d.Dones)
 	}
+}
+
+// settle counts each answer against its request. The requests it completes release their inserts
+// (merged per queue, so a burst of requests costs each queue one message) or roll them back, and
+// then their producers are told.
+func (a *acks) settle(dones []LogDone) {
+	var send, back []RoutedInsert
+	var finished []*waiter
 	a.mu.Lock()
-	w := a.waiting[d.Corr]
-	if w == nil { // unknown: nobody can be told; keep nothing of it
-		a.mu.Unlock()
-		a.rollback(d.Inserts)
-		return
+	for _, d := range dones {
+		w := a.waiting[d.Corr]
+		if w == nil { // unknown: nobody can be told; keep nothing of it
+			back = append(back, d.Inserts...)
+			continue
+		}
+		if err := codeError(d.Code, d.Err); err != nil && w.err == nil {
+			w.err = err
+		}
+		w.inserts = append(w.inserts, d.Inserts...)
+		w.pending--
+		if w.pending > 0 {
+			continue
+		}
+		delete(a.waiting, w.corr)
+		if w.err == nil && !w.abandoned {
+			send = append(send, w.inserts...)
+		} else {
+			back = append(back, w.inserts...)
+		}
+		w.finished = !w.abandoned
+		finished = append(finished, w)
 	}
-	if err := codeError(d.Code, d.Err); err != nil && w.err == nil {
-		w.err = err
-	}
-	w.inserts = append(w.inserts, d.Inserts...)
-	w.pending--
-	if w.pending > 0 {
-		a.mu.Unlock()
-		return
-	}
-	delete(a.waiting, w.corr)
-	ok = w.err == nil && !w.abandoned
-	w.finished = !w.abandoned
 	a.mu.Unlock()
-	if ok {
-		sendInserts(a.send, a.metrics, w.inserts)
-	} else {
-		a.rollback(w.inserts)
+	a.rollback(back)
+	sendInserts(a.send, a.metrics, mergeInserts(send))
+	for _, w := range finished {
+		close(w.done)
 	}
-	close(w.done)
+}
+
+// mergeInserts joins the inserts bound for the same queue actor (same flags, no correlation id) into
+// one, keeping their order; the others pass unchanged. The inserts it is given are not changed.
+func mergeInserts(routes []RoutedInsert) []RoutedInsert {
+	if len(routes) < 2 {
+		return routes
+	}
+	out := make([]RoutedInsert, 0, 2)
+	owned := make([]bool, 0, 2) // out[i].Insert is a new one, ours to append to
+	var at map[insertKey]int    // once out is too long to scan
+	find := func(k insertKey) int {
+		if at != nil {
+			if i, ok := at[k]; ok {
+				return i
+			}
+			return -1
+		}
+		for i := range out {
+			if m, ok := mergeKey(out[i]); ok && m == k {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, r := range routes {
+		k, mergeable := mergeKey(r)
+		if mergeable {
+			if i := find(k); i >= 0 {
+				if !owned[i] {
+					first := out[i].Insert
+					out[i].Insert = &wire.Insert{Queue: first.Queue, Held: first.Held, Counted: first.Counted,
+						Messages: append(make([]*wire.Stored, 0, 2*len(first.Messages)+len(r.Insert.Messages)), first.Messages...)}
+					owned[i] = true
+				}
+				out[i].Insert.Messages = append(out[i].Insert.Messages, r.Insert.Messages...)
+				continue
+			}
+		}
+		out = append(out, r)
+		owned = append(owned, false)
+		switch {
+		case at != nil:
+			if mergeable {
+				at[k] = len(out) - 1
+			}
+		case len(out) > groupScan:
+			at = make(map[insertKey]int, 2*len(out))
+			for i := range out {
+				if m, ok := mergeKey(out[i]); ok {
+					at[m] = i
+				}
+			}
+		}
+	}
+	return out
+}
+
+// insertKey is what inserts must share to be merged.
+type insertKey struct {
+	addr, id, queue string
+	held, counted   bool
+}
+
+// mergeKey is r's insertKey; ok is false for an insert that is answered by its correlation id, which
+// stays alone.
+func mergeKey(r RoutedInsert) (insertKey, bool) {
+	in := r.Insert
+	if in.Corr != 0 || r.PID == nil {
+		return insertKey{}, false
+	}
+	return insertKey{addr: r.PID.Address, id: r.PID.ID, queue: in.Queue, held: in.Held, counted: in.Counted}, true
 }
 
 // rollback deletes what a failed or abandoned request wrote and gives back its routes and credits.

@@ -60,6 +60,7 @@ func newHookActor(cfg *config.Hook, counts *hookCounts, p HookPorts) *hookActor 
 }
 
 func (h *hookActor) Receive(l *loopCtx, msgs []actor.Envelope) {
+	var burst []LogBatch
 	for _, env := range msgs {
 		switch m := env.Msg.(type) {
 		case actor.Started:
@@ -68,13 +69,15 @@ func (h *hookActor) Receive(l *loopCtx, msgs []actor.Envelope) {
 				h.p.Log.Error("log hook cannot load the policy; its records will be dropped", "hook", h.cfg.Name, "error", h.err)
 			}
 		case actor.Stopped:
+			h.decide(burst)
+			burst = nil
 			h.state.Close()
 			h.state = nil
 		case LogBatch:
-			h.refresh()
-			h.batch(m)
+			burst = append(burst, m)
 		}
 	}
+	h.decide(burst)
 }
 
 // refresh moves the hook to a reloaded policy before its next record.
@@ -134,39 +137,93 @@ func (g *group) insertFor(queueName string) *wire.Insert {
 	return nil
 }
 
-func (h *hookActor) batch(b LogBatch) {
-	traceHop(HopHook)
-	h.counts.received.Add(uint64(len(b.Records)))
-	var g group
-	for i := range b.Records {
-		h.process(&b.Records[i], &g)
-		h.p.Intake.Release(1)
+// part is one batch of a burst, decided and waiting for its group to be durable.
+type part struct {
+	b LogBatch
+	g group
+}
+
+// decide settles every batch taken from the inbox at once. Each is decided on its own (its records,
+// its credits and routes, its answer), but those that kept something share one spool group, so a
+// burst costs one write request and one durable callback, and its answers and queue inserts go out
+// together (acks merges them per queue).
+func (h *hookActor) decide(batches []LogBatch) {
+	if len(batches) == 0 {
+		return
+	}
+	h.refresh()
+	var parts []*part
+	for _, b := range batches {
+		if p := h.batch(b); p != nil {
+			parts = append(parts, p)
+		}
 	}
 	if h.release { // a state was dropped for its size; nothing of it is reachable past process
 		h.release = false
 		lua.ReleaseMemory()
 	}
+	for len(parts) > 0 {
+		n, entries := commitOf(parts)
+		h.commit(parts[:n:n], entries)
+		parts = parts[n:]
+	}
+}
+
+// commitOf returns how many of parts (at least one) fit in one spool group, and their entries.
+func commitOf(parts []*part) (int, []*persistence.Entry) {
+	if len(parts) == 1 {
+		return 1, parts[0].g.entries
+	}
+	var entries []*persistence.Entry
+	size := 0
+	for i, p := range parts {
+		pb := persistence.GroupBytes(p.g.entries)
+		if i > 0 && (len(entries)+len(p.g.entries) > persistence.MaxGroupEntries || size+pb > persistence.MaxGroupBytes) {
+			return i, entries
+		}
+		entries = append(entries, p.g.entries...)
+		size += pb
+	}
+	return len(parts), entries
+}
+
+// commit writes the entries of parts as one group and answers each part once it is durable.
+func (h *hookActor) commit(parts []*part, entries []*persistence.Entry) {
+	h.p.Spool.PutGroup(entries, func(err error) {
+		traceHop(HopDurable)
+		if err != nil {
+			err = fmt.Errorf("spooling %d messages: %w", len(entries), err)
+		}
+		h.answerAll(parts, err) // on the spool's goroutine: touches only the parts and the ports
+	})
+}
+
+// batch decides one batch. A batch that kept something to write comes back as a part for the
+// burst's group; any other is answered at once.
+func (h *hookActor) batch(b LogBatch) *part {
+	traceHop(HopHook)
+	h.counts.received.Add(uint64(len(b.Records)))
+	p := &part{b: b}
+	g := &p.g
+	for i := range b.Records {
+		h.process(&b.Records[i], g)
+		h.p.Intake.Release(1)
+	}
 	if g.err == nil && len(g.entries) > 0 {
-		g.err = h.reserve(&g)
+		g.err = h.reserve(g)
 	}
 	if g.err != nil || len(g.entries) == 0 {
-		h.answer(b, &g, g.err)
-		return
+		h.answer(b, g, g.err)
+		return nil
 	}
 	for _, ins := range g.inserts {
 		ins.Held = h.cfg.DeferredSpool
 	}
 	if h.cfg.DeferredSpool {
-		h.answer(b, &g, nil)
-		return
+		h.answer(b, g, nil)
+		return nil
 	}
-	h.p.Spool.PutGroup(g.entries, func(err error) {
-		traceHop(HopDurable)
-		if err != nil {
-			err = fmt.Errorf("spooling %d messages: %w", len(g.entries), err)
-		}
-		h.answer(b, &g, err) // on the spool's goroutine: touches only g and the ports
-	})
+	return p
 }
 
 // reserve takes insert credits and a route for each queue of the group; on failure it gives back
@@ -198,6 +255,14 @@ func (h *hookActor) unroute(g *group) {
 // inserts go to the producer, who releases them once its whole request is durable, or straight to
 // their queues when nobody waits.
 func (h *hookActor) answer(b LogBatch, g *group, err error) {
+	if done, ok := h.settle(b, g, err); ok {
+		h.p.Send.Send(b.Reply, done)
+	}
+}
+
+// settle gives back what a failed batch reserved and returns its answer; ok is false for a batch
+// nobody waits for, whose inserts (if it succeeded) have gone to their queues.
+func (h *hookActor) settle(b LogBatch, g *group, err error) (LogDone, bool) {
 	if err != nil && len(g.routes) > 0 {
 		h.unroute(g)
 		h.p.Inserts.Release(len(g.entries))
@@ -205,16 +270,48 @@ func (h *hookActor) answer(b LogBatch, g *group, err error) {
 	if b.Reply == nil {
 		if err != nil {
 			h.p.Log.Error("records the engine produced could not be queued", "hook", h.cfg.Name, "error", err)
-			return
+			return LogDone{}, false
 		}
 		sendInserts(h.p.Send, h.p.Metrics, g.routes)
+		return LogDone{}, false
+	}
+	if err != nil {
+		return LogDone{Corr: b.Corr, Code: errorCode(err), Err: err.Error()}, true
+	}
+	return LogDone{Corr: b.Corr, Inserts: g.routes}, true
+}
+
+// answerAll settles the parts of one group: the answers for one producer's acknowledgements go in a
+// single LogDones when there are several.
+func (h *hookActor) answerAll(parts []*part, err error) {
+	if len(parts) == 1 {
+		h.answer(parts[0].b, &parts[0].g, err)
 		return
 	}
-	done := LogDone{Corr: b.Corr, Inserts: g.routes}
-	if err != nil {
-		done = LogDone{Corr: b.Corr, Code: errorCode(err), Err: err.Error()}
+	var dones []LogDone
+	var to *actor.PID
+	flush := func() {
+		switch len(dones) {
+		case 0:
+		case 1:
+			h.p.Send.Send(to, dones[0])
+		default:
+			h.p.Send.Send(to, LogDones{Dones: dones})
+		}
+		dones = nil
 	}
-	h.p.Send.Send(b.Reply, done)
+	for _, p := range parts {
+		done, ok := h.settle(p.b, &p.g, err)
+		if !ok {
+			continue
+		}
+		if to != nil && !to.Equals(p.b.Reply) {
+			flush()
+		}
+		to = p.b.Reply
+		dones = append(dones, done)
+	}
+	flush()
 }
 
 // sendInserts hands reserved inserts to their queues.

@@ -45,6 +45,12 @@ type LogDone struct {
 	Inserts []RoutedInsert // ready to send once the request as a whole succeeds
 }
 
+// LogDones answers several LogBatches whose messages shared one spool group, in one message to the
+// acknowledgements they all reply to.
+type LogDones struct {
+	Dones []LogDone
+}
+
 // RoutedInsert is an Insert for a queue whose actor has been reserved (Router.Route) for it.
 type RoutedInsert struct {
 	PID    *actor.PID

@@ -20,9 +20,10 @@ import (
 // hookActor is one Lua state of a log hook, on a loop (its own long-lived goroutine). It takes every
 // LogBatch waiting for it at once; for each record it applies the hook's per_record enable, captures
 // the configured meta and headers, builds the hook's Message (the record's JSON, or its template, as
-// the body), runs the should_enqueue_log_record chain, and writes what is kept to the spool as one
-// group per batch. Once the group is durable the batch is answered (LogDone, with the queue inserts
-// for the producer to release) or, for records nobody waits for, the inserts go out at once.
+// the body), runs the should_enqueue_log_record chain, and writes what is kept by all the batches it
+// took to the spool as one group. Once the group is durable each batch is answered (LogDone, or one
+// LogDones for all, with the queue inserts for the producer to release) or, for records nobody waits
+// for, the inserts go out at once.
 type hookActor struct {
 	cfg     *config.Hook
 	counts  *hookCounts

@@ -8,6 +8,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"sync/atomic"
+	"unsafe"
 )
 
 // causeConn is a connection of the package's own transports. It
@@ -43,6 +44,14 @@ func (c *causeConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.note(err)
 	return n, err
+}
+
+// WriteString writes s as Write does, without copying it first: a body
+// written straight to the connection (a batch, larger than the write
+// buffer) would otherwise be copied whole by io.WriteString. Write only
+// reads its argument, and keeps nothing of it once it returns.
+func (c *causeConn) WriteString(s string) (int, error) {
+	return c.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // note keeps err unless an earlier error was kept, or it is the client's

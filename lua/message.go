@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -236,8 +237,12 @@ func msgSetMeta(L *glua.LState) int {
 	return 0
 }
 
+// msgGetData returns the body as a Lua string that shares the body's bytes: a body is never changed
+// in place (message.Message), so the string stays what it was, and a webhook's send does not copy
+// every body it posts.
 func msgGetData(L *glua.LState) int {
-	L.Push(glua.LString(checkMsg(L).Msg.Body))
+	b := checkMsg(L).Msg.Body
+	L.Push(glua.LString(unsafe.String(unsafe.SliceData(b), len(b))))
 	return 1
 }
 

@@ -73,6 +73,10 @@ func isJSONNull(raw []byte) bool {
 }
 
 // Message is a message in hookd: its spool id, envelope, metadata and body.
+//
+// A body is never changed in place once it is a message's: whatever changes a body (set_data, a
+// template) sets a new slice. Readers may share its bytes without copying them (Lua's get_data
+// returns a string over them).
 type Message struct {
 	ID         SpoolID
 	Sender     Address

@@ -101,6 +101,14 @@ type group struct {
 	byQueue map[string]*wire.Insert // once the group has more than groupScan queues
 	routes  []RoutedInsert
 	err     error
+
+	// Room for a group of one message, one queue (one record per Log call): its slices start here
+	// instead of in allocations of their own.
+	entry0  [1]*persistence.Entry
+	insert0 [1]*wire.Insert
+	stored0 [1]*wire.Stored
+	route0  [1]RoutedInsert
+	first   wire.Insert
 }
 
 // groupScan is how many queues a group finds by scanning its inserts; most groups have one or two,
@@ -108,10 +116,18 @@ type group struct {
 const groupScan = 8
 
 func (g *group) add(queueName string, e *persistence.Entry, s *wire.Stored) {
+	if g.entries == nil {
+		g.entries = g.entry0[:0]
+	}
 	g.entries = append(g.entries, e)
 	ins := g.insertFor(queueName)
 	if ins == nil {
-		ins = &wire.Insert{Queue: queueName, Counted: true}
+		if g.inserts == nil {
+			g.first = wire.Insert{Queue: queueName, Counted: true, Messages: g.stored0[:0]}
+			ins, g.inserts = &g.first, g.insert0[:0]
+		} else {
+			ins = &wire.Insert{Queue: queueName, Counted: true}
+		}
 		g.inserts = append(g.inserts, ins)
 		switch {
 		case g.byQueue != nil:
@@ -239,6 +255,9 @@ func (h *hookActor) reserve(g *group) error {
 			h.unroute(g)
 			h.p.Inserts.Release(len(g.entries))
 			return err
+		}
+		if g.routes == nil {
+			g.routes = g.route0[:0]
 		}
 		g.routes = append(g.routes, RoutedInsert{PID: pid, Insert: ins})
 	}

@@ -147,15 +147,27 @@ func CaptureMeta(meta Meta, names []string) map[string]json.RawMessage {
 		prefix, wildcard := strings.CutSuffix(name, "*")
 		if !wildcard {
 			if v, ok := meta[name]; ok && !isJSONNull(v) {
-				out[name] = bytes.Clone(v)
+				out[name] = v
 			}
 			continue
 		}
 		for k, v := range meta {
 			if strings.HasPrefix(k, prefix) {
-				out[k] = bytes.Clone(v)
+				out[k] = v
 			}
 		}
+	}
+	// The values are copies, made in one buffer: each value's capacity ends where it does, so an
+	// append to one never reaches the next.
+	size := 0
+	for _, v := range out {
+		size += len(v)
+	}
+	buf := make([]byte, 0, size)
+	for k, v := range out {
+		start := len(buf)
+		buf = append(buf, v...)
+		out[k] = buf[start:len(buf):len(buf)]
 	}
 	return out
 }
@@ -178,6 +190,10 @@ func NewHookMessage(rec *LogRecord, id SpoolID, body []byte) (*Message, error) {
 func NewHookMessageJSON(rec *LogRecord, id SpoolID, body, recJSON []byte) (*Message, error) {
 	return newHookMessage(rec, id, body, recJSON, false)
 }
+
+// logRecordProtocol is the reception_protocol of every message a log hook builds, as JSON: one value
+// that all of them share (meta values are replaced, never changed in place).
+var logRecordProtocol = json.RawMessage(`"LogRecord"`)
 
 func newHookMessage(rec *LogRecord, id SpoolID, body, recJSON []byte, copyMeta bool) (*Message, error) {
 	sender, err := ParseAddress(rec.Sender)
@@ -204,7 +220,7 @@ func newHookMessage(rec *LogRecord, id SpoolID, body, recJSON []byte, copyMeta b
 		recJSON = rec.AppendJSON(nil)
 	}
 	meta["log_record"] = recJSON
-	meta.SetString("reception_protocol", "LogRecord")
+	meta["reception_protocol"] = logRecordProtocol
 	return &Message{
 		ID:         id,
 		Sender:     sender,

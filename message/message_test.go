@@ -157,6 +157,17 @@ func TestCaptureMeta(t *testing.T) {
 			t.Errorf("meta changed to %s", meta["tenant"])
 		}
 	})
+	t.Run("an append to one captured value leaves the others", func(t *testing.T) {
+		got := CaptureMeta(Meta{"a": json.RawMessage(`"1"`), "b": json.RawMessage(`"2"`), "c": json.RawMessage(`"3"`)}, []string{"*"})
+		for k := range got {
+			_ = append(got[k], 'X', 'Y', 'Z')
+		}
+		for k, want := range map[string]string{"a": `"1"`, "b": `"2"`, "c": `"3"`} {
+			if string(got[k]) != want {
+				t.Errorf("%s = %s, want %s", k, got[k], want)
+			}
+		}
+	})
 	t.Run("accepts a nil meta", func(t *testing.T) {
 		if got := CaptureMeta(nil, []string{"*", "a"}); got == nil || len(got) != 0 {
 			t.Errorf("got %v", got)

@@ -30,7 +30,8 @@ func EncodeMeta(m *message.Message) ([]byte, error) {
 	if lr, ok := m.Meta["log_record"]; ok && len(m.Body) > 0 && bytes.Equal(lr, bytes.TrimSuffix(m.Body, []byte("\n"))) {
 		flags |= flagLogRecordIsBody
 	}
-	keys := make([]string, 0, len(m.Meta))
+	var room [16]string // most messages have a few meta keys: no allocation for their list
+	keys := room[:0]
 	size := 16
 	for k, v := range m.Meta {
 		if k == "log_record" && flags&flagLogRecordIsBody != 0 {

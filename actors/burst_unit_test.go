@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookd/hookd/clock"
 	"github.com/hookd/hookd/message"
+	"github.com/hookd/hookd/persistence"
 	"github.com/hookd/hookd/wire"
 )
 
@@ -240,5 +241,38 @@ func TestHookBurstFailsTogether(t *testing.T) {
 	routes, releases := router.calls()
 	if len(routes) != 3 || len(releases) != 3 {
 		t.Errorf("%d routes and %d releases, want every route given back", len(routes), len(releases))
+	}
+}
+
+// TestCommitOfBoundsAGroup: a burst's parts share a group only while it stays within the spool's
+// bounds; a part alone is always a commit of its own (the spool refuses it if it is too large).
+func TestCommitOfBoundsAGroup(t *testing.T) {
+	big := func(bodySize, entries int) *part {
+		p := &part{}
+		body := make([]byte, bodySize)
+		for range entries {
+			p.g.entries = append(p.g.entries, &persistence.Entry{Queue: "q", Body: body})
+		}
+		return p
+	}
+	cases := []struct {
+		name  string
+		parts []*part
+		want  int
+	}{
+		{"small parts share", []*part{big(100, 1), big(100, 2), big(100, 1)}, 3},
+		{"bytes", []*part{big(persistence.MaxGroupBytes/2, 1), big(persistence.MaxGroupBytes/2, 1), big(1, 1)}, 1},
+		{"entries", []*part{big(1, persistence.MaxGroupEntries/2+1), big(1, persistence.MaxGroupEntries/2), big(1, 1)}, 1},
+		{"one too large alone", []*part{big(persistence.MaxGroupBytes+1, 1), big(1, 1)}, 1},
+	}
+	for _, c := range cases {
+		n, entries := commitOf(c.parts)
+		want := 0
+		for _, p := range c.parts[:c.want] {
+			want += len(p.g.entries)
+		}
+		if n != c.want || len(entries) != want {
+			t.Errorf("%s: %d parts with %d entries, want %d with %d", c.name, n, len(entries), c.want, want)
+		}
 	}
 }

@@ -157,6 +157,9 @@ func TestCrashDuringReload(t *testing.T) {
 		{"queues reconfiguring", func(c *child) string {
 			v := hup(c, 0, 40)
 			waitLine(c, fmt.Sprintf("get_queue_config begins v%d", v))
+			// The queues start asking the new policy while the main goroutine is still about to
+			// log the swap; each ask takes 40 ms, so waiting for that line still kills inside them.
+			waitLine(c, "policy reloaded")
 			c.kill(t)
 			done := count(c, fmt.Sprintf("get_queue_config done v%d", v))
 			if !seen(c, "policy reloaded") || done >= 8 {

@@ -99,7 +99,7 @@ func causeConnOf(info httptrace.GotConnInfo) *causeConn {
 // dialTimeout or tlsHandshakeTimeout, holding a socket and a goroutine
 // each time a delivery is retried. The context keeps the request's values,
 // though, and with them its progress: the dial gives up when the request
-// does, and so does the TLS handshake (see progress.withTrace). A dial
+// does, and so does the TLS handshake (see progress.clientTrace). A dial
 // that completes in time is unaffected and its connection is pooled as
 // usual.
 func dialFunc(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -150,6 +150,9 @@ func (t *h1Transport) handles(req *http.Request) bool {
 // RoundTrip implements http.RoundTripper.
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.handles(req) {
+		if p := progressFrom(req.Context()); p != nil { // net/http reports its progress through hooks
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), p.clientTrace()))
+		}
 		return t.std.RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -161,17 +164,21 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Port() == "" {
 		addr = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
-	trace := httptrace.ContextClientTrace(ctx)
+	trace := httptrace.ContextClientTrace(ctx) // one of the caller's own
+	p := progressFrom(ctx)                     // a kumo.http request's
 	for retried := false; ; retried = true {
 		c, err := t.get(ctx, addr, retried)
 		if err != nil {
 			closeBody(req)
 			return nil, ctxErr(ctx, err)
 		}
+		if p != nil {
+			p.gotConn(c.conn)
+		}
 		if trace != nil && trace.GotConn != nil {
 			trace.GotConn(httptrace.GotConnInfo{Conn: c.conn, Reused: c.reused})
 		}
-		resp, err := t.exchange(ctx, req, c, trace)
+		resp, err := t.exchange(ctx, req, c, trace, p)
 		if err == nil {
 			return resp, nil
 		}
@@ -225,7 +232,7 @@ func (r retryable) Unwrap() error { return r.err }
 var aLongTimeAgo = time.Unix(1, 0)
 
 // exchange writes req on c and reads the response head; the body is read by the caller.
-func (t *h1Transport) exchange(ctx context.Context, req *http.Request, c *h1Conn, trace *httptrace.ClientTrace) (*http.Response, error) {
+func (t *h1Transport) exchange(ctx context.Context, req *http.Request, c *h1Conn, trace *httptrace.ClientTrace, p *progress) (*http.Response, error) {
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(aLongTimeAgo) })
 	fail := func(err error) (*http.Response, error) {
 		stop()
@@ -261,6 +268,9 @@ func (t *h1Transport) exchange(ctx context.Context, req *http.Request, c *h1Conn
 		}
 		return fail(err)
 	}
+	if p != nil {
+		p.wroteRequest(nil)
+	}
 	if trace != nil && trace.WroteRequest != nil {
 		trace.WroteRequest(httptrace.WroteRequestInfo{})
 	}
@@ -271,6 +281,9 @@ func (t *h1Transport) exchange(ctx context.Context, req *http.Request, c *h1Conn
 			err = retryable{err}
 		}
 		return fail(err)
+	}
+	if p != nil {
+		p.to(stageReceivingHeaders)
 	}
 	if trace != nil && trace.GotFirstResponseByte != nil {
 		trace.GotFirstResponseByte()

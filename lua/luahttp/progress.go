@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http/httptrace"
 	"sync/atomic"
 )
@@ -38,14 +39,15 @@ var stageNames = [...]string{
 }
 
 // progress follows one request (and the redirects it follows) through the
-// transport. The transport calls the trace hooks from its own goroutines,
-// hence the atomics.
+// transport. net/http calls the trace hooks from its own goroutines, hence
+// the atomics.
 type progress struct {
 	ctx       context.Context // ends when the exchange does
 	stage     atomic.Int32
 	redirects atomic.Int32
 	conn      atomic.Pointer[causeConn] // the connection in use, if known
 	dialled   atomic.Pointer[causeConn] // the last connection dialled for it
+	trace     *httptrace.ClientTrace    // for net/http's transport; see clientTrace
 }
 
 // progressKey finds a request's progress in its context, for the redirect
@@ -84,30 +86,58 @@ func (p *progress) describe() string {
 	}
 }
 
-// withTrace returns ctx, which bounds the exchange, carrying p and the
-// trace hooks that advance it. Hooks that fire once ctx has ended do not
-// advance the stage: net/http reports a request as written when it gives
-// up waiting for 100 Continue because the request was cancelled, for one.
+// withProgress returns ctx, which bounds the exchange, carrying p. The
+// transport advances p: h1Transport itself, net/http through the hooks of
+// clientTrace, which it is handed only for the exchanges it makes.
+func (p *progress) withProgress(ctx context.Context) context.Context {
+	p.ctx = ctx
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+// to moves the exchange forward to s unless it has ended. Hooks that fire
+// once the exchange has ended do not advance the stage: net/http reports
+// a request as written when it gives up waiting for 100 Continue because
+// the request was cancelled, for one.
+func (p *progress) to(s stage) {
+	if p.ctx.Err() == nil {
+		p.reach(s)
+	}
+}
+
+// gotConn is told of the connection the request goes out on.
+func (p *progress) gotConn(c net.Conn) {
+	p.conn.Store(causeConnOf(httptrace.GotConnInfo{Conn: c}))
+	p.to(stageSending)
+}
+
+// wroteRequest is told that the request has been written.
+func (p *progress) wroteRequest(err error) {
+	if err == nil {
+		p.to(stageAwaitingHeaders)
+	}
+}
+
+// clientTrace returns the trace hooks that advance p as net/http's
+// transport goes, made at the first exchange handed to it (redirects
+// reuse them). It is called on the goroutine that sends the request.
 //
 // The TLS hooks also run for a dial net/http carries on after the request
 // is gone; they abandon the handshake of the connection dialled for the
-// request once ctx has ended. Either the hook sees ctx ended, or the
-// AfterFunc finds the handshake started; both may, and abandon is
+// request once the exchange has ended. Either the hook sees it ended, or
+// the AfterFunc finds the handshake started; both may, and abandon is
 // idempotent.
 //
 // Got1xxResponse is deliberately not set: when it is, net/http resets its
 // response header limit after every informational response, so a server
 // sending 1xx responses forever would be read without bound.
-func (p *progress) withTrace(ctx context.Context) context.Context {
-	p.ctx = ctx
-	to := func(s stage) {
-		if ctx.Err() == nil {
-			p.reach(s)
-		}
+func (p *progress) clientTrace() *httptrace.ClientTrace {
+	if p.trace != nil {
+		return p.trace
 	}
-	return httptrace.WithClientTrace(context.WithValue(ctx, progressKey{}, p), &httptrace.ClientTrace{
+	ctx := p.ctx
+	p.trace = &httptrace.ClientTrace{
 		TLSHandshakeStart: func() {
-			to(stageTLSHandshake)
+			p.to(stageTLSHandshake)
 			if c := p.dialled.Load(); c != nil && c.tls.CompareAndSwap(tlsNone, tlsHandshaking) {
 				context.AfterFunc(ctx, c.abandon)
 				if ctx.Err() != nil {
@@ -120,19 +150,13 @@ func (p *progress) withTrace(ctx context.Context) context.Context {
 				c.tls.CompareAndSwap(tlsHandshaking, tlsDone)
 			}
 		},
-		GotConn: func(info httptrace.GotConnInfo) {
-			p.conn.Store(causeConnOf(info))
-			to(stageSending)
-		},
-		Wait100Continue: func() { to(stageAwaiting100) },
-		Got100Continue:  func() { to(stageSendingBody) },
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				to(stageAwaitingHeaders)
-			}
-		},
-		GotFirstResponseByte: func() { to(stageReceivingHeaders) },
-	})
+		GotConn:              func(info httptrace.GotConnInfo) { p.gotConn(info.Conn) },
+		Wait100Continue:      func() { p.to(stageAwaiting100) },
+		Got100Continue:       func() { p.to(stageSendingBody) },
+		WroteRequest:         func(info httptrace.WroteRequestInfo) { p.wroteRequest(info.Err) },
+		GotFirstResponseByte: func() { p.to(stageReceivingHeaders) },
+	}
+	return p.trace
 }
 
 func progressFrom(ctx context.Context) *progress {

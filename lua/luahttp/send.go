@@ -66,7 +66,7 @@ func (r *request) do(parent context.Context) (*response, error) {
 	}
 	ctx, cancel := context.WithTimeoutCause(parent, ex.timeout, errRequestTimeout)
 	defer cancel()
-	ctx = ex.withTrace(ctx)
+	ctx = ex.withProgress(ctx)
 
 	req := r.httpRequest(ctx)
 	if c.userAgent != "" && req.Header.Get("User-Agent") == "" {

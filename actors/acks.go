@@ -122,57 +122,35 @@ func (a *acks) settle(dones []LogDone) {
 }
 
 // mergeInserts joins the inserts bound for the same queue actor (same flags, no correlation id) into
-// one, keeping their order; the others pass unchanged. The inserts it is given are not changed.
+// one, keeping their order; the others pass unchanged. The inserts it is given are not changed: a
+// merged one is new.
 func mergeInserts(routes []RoutedInsert) []RoutedInsert {
 	if len(routes) < 2 {
 		return routes
 	}
-	out := make([]RoutedInsert, 0, 2)
-	owned := make([]bool, 0, 2) // out[i].Insert is a new one, ours to append to
-	var at map[insertKey]int    // once out is too long to scan
-	find := func(k insertKey) int {
-		if at != nil {
-			if i, ok := at[k]; ok {
-				return i
-			}
-			return -1
-		}
-		for i := range out {
-			if m, ok := mergeKey(out[i]); ok && m == k {
-				return i
-			}
-		}
-		return -1
+	type slot struct {
+		i     int  // where in out
+		owned bool // out[i].Insert is a new one, ours to append to
 	}
+	out := make([]RoutedInsert, 0, 2)
+	at := make(map[insertKey]*slot, len(routes))
 	for _, r := range routes {
 		k, mergeable := mergeKey(r)
-		if mergeable {
-			if i := find(k); i >= 0 {
-				if !owned[i] {
-					first := out[i].Insert
-					out[i].Insert = &wire.Insert{Queue: first.Queue, Held: first.Held, Counted: first.Counted,
-						Messages: append(make([]*wire.Stored, 0, 2*len(first.Messages)+len(r.Insert.Messages)), first.Messages...)}
-					owned[i] = true
-				}
-				out[i].Insert.Messages = append(out[i].Insert.Messages, r.Insert.Messages...)
-				continue
-			}
-		}
-		out = append(out, r)
-		owned = append(owned, false)
-		switch {
-		case at != nil:
+		s := at[k]
+		if !mergeable || s == nil {
 			if mergeable {
-				at[k] = len(out) - 1
+				at[k] = &slot{i: len(out)}
 			}
-		case len(out) > groupScan:
-			at = make(map[insertKey]int, 2*len(out))
-			for i := range out {
-				if m, ok := mergeKey(out[i]); ok {
-					at[m] = i
-				}
-			}
+			out = append(out, r)
+			continue
 		}
+		in := out[s.i].Insert
+		if !s.owned {
+			in = &wire.Insert{Queue: in.Queue, Held: in.Held, Counted: in.Counted,
+				Messages: append(make([]*wire.Stored, 0, 2*len(in.Messages)+len(r.Insert.Messages)), in.Messages...)}
+			out[s.i].Insert, s.owned = in, true
+		}
+		in.Messages = append(in.Messages, r.Insert.Messages...)
 	}
 	return out
 }

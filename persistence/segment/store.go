@@ -56,6 +56,12 @@ type Options struct {
 	// otherwise costs an fsync of its own; a delete lost in a crash within this window only means
 	// the message is delivered again (at least once). Default 10 ms; negative: no wait.
 	DeleteSyncDelay time.Duration
+	// GatherDelay is how long a commit of a single frame waits for a second one to share its
+	// fsync, when it follows the previous commit at once (frames were waiting when that fsync
+	// returned: the store is fsyncing back to back). An fdatasync costs ~70 µs of CPU on a virtual
+	// disk whatever it flushes, so under load fewer and larger commits are CPU for the deliveries;
+	// an idle store does not wait. Default 300 µs; negative: no wait.
+	GatherDelay time.Duration
 }
 
 // ErrLowSpace is returned for puts refused because the disk is below its free-space threshold.
@@ -156,6 +162,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.DeleteSyncDelay == 0 {
 		opts.DeleteSyncDelay = 10 * time.Millisecond
+	}
+	if opts.GatherDelay == 0 {
+		opts.GatherDelay = 300 * time.Microsecond
 	}
 	opts.MinFreeSpace = opts.MinFreeSpace.orDefault()
 	opts.MinFreeInodes = opts.MinFreeInodes.orDefault()

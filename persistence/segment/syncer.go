@@ -12,17 +12,37 @@ import (
 func (s *Store) sync() {
 	defer close(s.done)
 	var batch []*written
+	busy := false
 	for {
 		clear(batch)
 		var ok bool
 		if batch, ok = s.hand.take(batch[:0], 0); !ok {
 			return
 		}
+		batch = s.gather(batch, busy)
 		if s.opts.DeleteSyncDelay > 0 && onlyDeletes(batch) {
 			batch = s.awaitCompany(batch)
 		}
 		s.syncBatch(batch)
+		busy = !s.hand.drained()
 	}
+}
+
+// gather holds a batch of one frame back for up to GatherDelay, until a second frame arrives to
+// share its fsync, if the commit before it was followed at once by more frames (busy). The writer
+// is not held: it was let go when the frame was taken, and writes what arrived meanwhile.
+//
+// Measured with `hookd bench --records 200000 --batch 100` (64 producers, one record per Log call),
+// in three alternating pairs: ~9,450 commits became ~7,900 (the frames rose from ~9,700 to ~10,800:
+// the writer, let go sooner, writes smaller ones), CPU per record fell 9% and delivered/s rose 11%.
+// One POST per record and 5,000 records/s, where commits rarely follow each other at once, were
+// unchanged.
+func (s *Store) gather(batch []*written, busy bool) []*written {
+	if !busy || len(batch) != 1 || s.opts.GatherDelay <= 0 {
+		return batch
+	}
+	batch, _ = s.hand.take(batch, s.opts.GatherDelay)
+	return batch
 }
 
 // awaitCompany holds a batch of deletes back for up to DeleteSyncDelay, until a frame somebody

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/bench"
+	"github.com/hookd/hookd/internal/gcpace"
 )
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
@@ -52,6 +53,7 @@ single node's and the CPU a forwarded record costs.
 	fs.StringVar(&cfg.SpoolDir, "spool", "", "spool directory, empty or absent (default: a temporary directory)")
 	fs.BoolVar(&cfg.Memory, "memory", false, "keep the queue in memory instead of a durable spool")
 	fs.IntVar(&cfg.HookWorkers, "hook-workers", 0, "Lua states per log hook in the engine (default: the engine's, 1)")
+	heapBudget := fs.Int("heap-budget", defaultHeapBudget>>20, "MiB the Go heap may grow by between collections, less what is queued off-heap, as in hookd run (0: the runtime's pacing; unused when $GOGC is set)")
 	fs.StringVar(&cfg.Target, "target", "", "drive the running node at this URL (e.g. http://127.0.0.1:8000) through POST /api/log/v1")
 	fs.StringVar(&cfg.Listen, "listen", "", "the receiver's address (default 127.0.0.1:0; 127.0.0.1:8081 with --target)")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "first measure a plain Go HTTP client posting the same bodies, and report ratios")
@@ -72,6 +74,13 @@ single node's and the CPU a forwarded record costs.
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hookd bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *heapBudget < 0 {
+		fmt.Fprintln(stderr, "hookd bench: --heap-budget must not be negative")
+		return 2
+	}
+	if cfg.Target == "" && gcpace.Wanted(os.Getenv) {
+		cfg.HeapBudget = int64(*heapBudget) << 20
 	}
 	var err error
 	if cfg.Mix, err = bench.ParseMix(*mix); err != nil {

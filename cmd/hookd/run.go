@@ -17,6 +17,8 @@ import (
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/engine"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/gcpace"
+	"github.com/hookd/hookd/internal/offheap"
 	"github.com/hookd/hookd/message"
 )
 
@@ -44,10 +46,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		"config, should_enqueue_log_record, get_queue_config, get_egress_path_config, constructor, send, close, filter_event)")
 	luaMemory := fs.Int("lua-memory", int(engine.DefaultLuaMemoryLimit>>20),
 		"MiB one Lua state may hold; a call past it is stopped and its state rebuilt (0: no bound)")
+	heapBudget := fs.Int("heap-budget", defaultHeapBudget>>20,
+		"MiB the Go heap may grow by between collections, less what is queued off-heap (0: the runtime's pacing; unused when $GOGC is set)")
 	var cf clusterFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *heapBudget < 0 {
+		fmt.Fprintln(stderr, "hookd run: --heap-budget must not be negative")
+		return 2
+	}
+	if *heapBudget > 0 && gcpace.Wanted(os.Getenv) {
+		defer gcpace.Start(int64(*heapBudget)<<20, offheap.Bytes).Stop()
 	}
 	clusterCfg, err := cf.config(os.Hostname)
 	if err != nil {
@@ -217,3 +228,8 @@ func (d deadlineFlag) Set(v string) error {
 	d[kind] = t
 	return nil
 }
+
+// defaultHeapBudget is what the Go heap may grow by between collections, less what the queues hold
+// off-heap (internal/gcpace): with little queued, collections are several times rarer than at the
+// runtime's default; a backlog that fills it leaves the default.
+const defaultHeapBudget = 64 << 20

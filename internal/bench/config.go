@@ -52,6 +52,9 @@ type Config struct {
 	// HookWorkers is the engine's number of Lua states per log hook (engine.Config.HookWorkers);
 	// 0 keeps the engine's default.
 	HookWorkers int
+	// HeapBudget, when positive, paces the collector during the engine's phase as `hookd run` does
+	// (internal/gcpace): the Go heap may grow by this many bytes less what the engine holds off-heap.
+	HeapBudget int64
 	// Target is the base URL of a running `hookd run` node to drive through POST /api/log/v1,
 	// instead of an engine in this process. Its policy must deliver to the receiver (Listen).
 	Target string
@@ -152,8 +155,8 @@ func (c Config) withDefaults() (Config, error) {
 			bad("target %q is not an http(s) URL such as http://127.0.0.1:8000", c.Target)
 		}
 		for name, set := range map[string]bool{"a spool directory": c.SpoolDir != "", "the memory spool": c.Memory,
-			"hook workers": c.HookWorkers > 0,
-			"a policy":     c.PolicyFile != "", "dead-webhook mode": c.Dead, "batch": c.Batch > 1, "a CPU profile": c.CPUProfile != nil,
+			"hook workers": c.HookWorkers > 0, "a heap budget": c.HeapBudget > 0,
+			"a policy": c.PolicyFile != "", "dead-webhook mode": c.Dead, "batch": c.Batch > 1, "a CPU profile": c.CPUProfile != nil,
 			"a heap profile": c.MemProfile != nil} {
 			if set {
 				bad("%s applies to an engine in this process, not to a target node", name)

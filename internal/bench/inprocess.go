@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/engine"
+	"github.com/hookd/hookd/internal/gcpace"
+	"github.com/hookd/hookd/internal/offheap"
 	"github.com/hookd/hookd/message"
 )
 
@@ -97,6 +99,9 @@ func (r *runner) inProcess(ctx context.Context, url string) (*Phase, error) {
 	eng, err := engine.New(ecfg)
 	if err != nil {
 		return nil, err
+	}
+	if r.cfg.HeapBudget > 0 {
+		defer gcpace.Start(r.cfg.HeapBudget, offheap.Bytes).Stop()
 	}
 	if err := eng.Start(ctx); err != nil {
 		return nil, err

@@ -206,6 +206,7 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Records: 1, Target: "localhost:8000"}, "is not an http(s) URL"},
 		{Config{Records: 1, Target: "http://127.0.0.1:8000", Memory: true}, "the memory spool applies to an engine in this process"},
 		{Config{Records: 1, Target: "http://127.0.0.1:8000", HookWorkers: 2}, "hook workers applies to an engine in this process"},
+		{Config{Records: 1, Target: "http://127.0.0.1:8000", HeapBudget: 1 << 26}, "a heap budget applies to an engine in this process"},
 		{Config{Records: 1, Dead: true, Baseline: true}, "takes neither a baseline nor a fail rate"},
 		{Config{Records: 1, PolicyFile: "p.lua", Batch: 10}, "a policy file decides its own batching"},
 		{Config{Records: 1, Concurrency: -1}, "concurrency must not be negative"},

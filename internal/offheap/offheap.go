@@ -34,6 +34,7 @@ func Make[T any](n int) ([]T, error) {
 		return make([]T, n), nil
 	}
 	live.Add(1)
+	mapped.Add(int64(size))
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n), nil
 }
 
@@ -56,15 +57,20 @@ func Free[T any](s []T) {
 	}
 	if unmapMemory(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:cap(s)]))), size)) {
 		live.Add(-1)
+		mapped.Add(-int64(size))
 	}
 }
 
-// live counts the mappings made and not yet freed.
-var live atomic.Int64
+// live counts the mappings made and not yet freed; mapped is their bytes.
+var live, mapped atomic.Int64
 
 // Live is the number of slices mapped by Make and not yet given back with Free: for tests that
 // check their owners free what they map.
 func Live() int64 { return live.Load() }
+
+// Bytes is the memory mapped by Make and not yet given back: what the process holds outside the Go
+// heap, which the collector neither counts nor sees.
+func Bytes() int64 { return mapped.Load() }
 
 // minMapped is the smallest allocation mapped from the system; smaller ones stay on the Go heap,
 // where a page of their own would waste more than the collector's goal costs.

@@ -3,6 +3,7 @@ package offheap
 import (
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 type plain struct {
@@ -77,12 +78,15 @@ func TestFreeHeapSlice(t *testing.T) {
 
 // Live counts what Make mapped and Free has not given back; heap slices count for nothing.
 func TestLive(t *testing.T) {
-	before := Live()
+	before, beforeBytes := Live(), Bytes()
 	small := MustMake[plain](4)
 	big := MustMake[plain](1 << 16)
 	mapped := Live() - before
 	if mapped != 0 && mapped != 1 { // 0 where memory is not mapped
 		t.Fatalf("one large and one small slice made: %d mappings", mapped)
+	}
+	if want := mapped * int64(unsafe.Sizeof(plain{})) << 16; Bytes()-beforeBytes != want {
+		t.Fatalf("Bytes grew by %d, want %d", Bytes()-beforeBytes, want)
 	}
 	Free(small)
 	Free(make([]plain, 1<<16)) // not from Make: not counted
@@ -90,7 +94,7 @@ func TestLive(t *testing.T) {
 		t.Fatalf("freeing slices from the Go heap changed the count to %d", Live()-before)
 	}
 	Free(big)
-	if Live() != before {
-		t.Fatalf("%d mappings left after Free", Live()-before)
+	if Live() != before || Bytes() != beforeBytes {
+		t.Fatalf("%d mappings (%d bytes) left after Free", Live()-before, Bytes()-beforeBytes)
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/engine"
+	"github.com/hookd/hookd/internal/gcpace"
 	"github.com/hookd/hookd/internal/loopback"
+	"github.com/hookd/hookd/internal/offheap"
 )
 
 // The cluster phase (Config.Cluster): the same records as the hookd phase, offered in turn to the
@@ -138,6 +140,9 @@ func (r *runner) cluster(ctx context.Context, url string) (*Phase, []MemberFigur
 	members, err := r.startMembers(ctx, src, name)
 	if err != nil {
 		return nil, nil, err
+	}
+	if r.cfg.HeapBudget > 0 { // one process, one budget, as for the single node
+		defer gcpace.Start(r.cfg.HeapBudget, offheap.Bytes).Stop()
 	}
 	stopped := false
 	stop := func() error {

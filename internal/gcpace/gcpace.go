@@ -78,13 +78,6 @@ func (p *Pacer) Stop() {
 	debug.SetGCPercent(p.prev)
 }
 
-// Percent is the percentage the pacer set last.
-func (p *Pacer) Percent() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.percent
-}
-
 // sentinel is garbage made for the collector to find: its finalizer runs once per cycle.
 type sentinel struct{ _ [16]byte }
 

@@ -22,6 +22,7 @@ func TestBenchCommand(t *testing.T) {
 			{[]string{"--dead", "--baseline"}, "takes neither a baseline"},
 			{[]string{"--target", "http://127.0.0.1:1", "--memory"}, "the memory spool applies to an engine in this process"},
 			{[]string{"--records", "5", "extra"}, `unexpected argument "extra"`},
+			{[]string{"--records", "5", "--heap-budget", "-1"}, "--heap-budget must not be negative"},
 			{[]string{"--baseline-cpuprofile", filepath.Join(t.TempDir(), "b.pprof")}, "needs the baseline phase (--baseline)"},
 		} {
 			var stdout, stderr bytes.Buffer

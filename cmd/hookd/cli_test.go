@@ -22,6 +22,8 @@ func TestCommandLine(t *testing.T) {
 			2, "", "--log-level"},
 		{"run with a bad policy exits 1 with its location", []string{"run", "--policy", "testdata/check/unknown_key.lua"},
 			1, "", "testdata/check/unknown_key.lua:4: configure_log_hook: unknown field `retries`"},
+		{"run with a negative heap budget exits 2", []string{"run", "--policy", webhookPolicy, "--heap-budget", "-1"},
+			2, "", "--heap-budget must not be negative"},
 		{"sink with a fail rate over 1 exits 2", []string{"sink", "--fail-rate", "1.5"}, 2, "", "--fail-rate"},
 		{"demo with an unknown flag exits 2", []string{"demo", "--fast"}, 2, "", "-fast"},
 	}

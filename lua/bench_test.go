@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	glua "github.com/yuin/gopher-lua"
 
 	"github.com/hookd/hookd/message"
 )
@@ -40,6 +43,74 @@ func BenchmarkHookDecision(b *testing.B) {
 		if err != nil || !keep {
 			b.Fatal(keep, err)
 		}
+	}
+}
+
+// BenchmarkHookDecisionBare is the bench policy's should_enqueue_log_record on bare gopher-lua: the
+// same function, with a context set as hookd's states have, called on a userdata whose get_meta and
+// set_meta do nothing but hand back a fresh empty log_record table (its __index answering nil), a
+// tenant string, and keep the queue string. It is what the interpreter costs for this policy with
+// the cheapest bindings there could be; BenchmarkHookDecision less this is what hookd's bindings
+// (the lazy record, the meta's JSON, the call's deadline and meter) add.
+func BenchmarkHookDecisionBare(b *testing.B) {
+	L := glua.NewState()
+	defer L.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	L.SetContext(ctx)
+	if err := L.DoString(`
+function should_enqueue(msg, hook_name)
+  if hook_name ~= 'bench' then
+    return
+  end
+  local record = msg:get_meta 'log_record'
+  if record.reception_protocol == 'LogRecord' then
+    return false
+  end
+  msg:set_meta('queue', (msg:get_meta 'tenant' or 'default') .. '@bench.webhook')
+  return true
+end`); err != nil {
+		b.Fatal(err)
+	}
+	type bareMsg struct{ tenant, queue string }
+	recordMT := L.NewTable()
+	recordMT.RawSetString("__index", L.NewFunction(func(L *glua.LState) int { L.Push(glua.LNil); return 1 }))
+	methods := L.NewTable()
+	methods.RawSetString("get_meta", L.NewFunction(func(L *glua.LState) int {
+		m := L.CheckUserData(1).Value.(*bareMsg)
+		switch L.CheckString(2) {
+		case "log_record":
+			t := L.NewTable()
+			t.Metatable = recordMT
+			L.Push(t)
+		case "tenant":
+			L.Push(glua.LString(m.tenant))
+		default:
+			L.Push(glua.LNil)
+		}
+		return 1
+	}))
+	methods.RawSetString("set_meta", L.NewFunction(func(L *glua.LState) int {
+		m := L.CheckUserData(1).Value.(*bareMsg)
+		L.CheckString(2)
+		m.queue = L.CheckString(3)
+		return 0
+	}))
+	msgMT := L.NewTable()
+	msgMT.RawSetString("__index", methods)
+	fn := L.GetGlobal("should_enqueue")
+	b.ReportAllocs()
+	for b.Loop() {
+		m := &bareMsg{tenant: "acme"}
+		ud := L.NewUserData()
+		ud.Value, ud.Metatable = m, msgMT
+		if err := L.CallByParam(glua.P{Fn: fn, NRet: 1, Protect: true}, ud, glua.LString("bench")); err != nil {
+			b.Fatal(err)
+		}
+		if L.Get(-1) != glua.LTrue || m.queue != "acme@bench.webhook" {
+			b.Fatal("not kept", L.Get(-1), m.queue)
+		}
+		L.Pop(1)
 	}
 }
 

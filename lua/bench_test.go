@@ -47,7 +47,7 @@ func BenchmarkHookDecision(b *testing.B) {
 }
 
 // BenchmarkHookDecisionBare is the bench policy's should_enqueue_log_record on bare gopher-lua: the
-// same function, with a context set as hookd's states have, called on a userdata whose get_meta and
+// same function (read from the policy file), with a context set as hookd's states have, called on a userdata whose get_meta and
 // set_meta do nothing but hand back a fresh empty log_record table (its __index answering nil), a
 // tenant string, and keep the queue string. It is what the interpreter costs for this policy with
 // the cheapest bindings there could be; BenchmarkHookDecision less this is what hookd's bindings
@@ -58,18 +58,7 @@ func BenchmarkHookDecisionBare(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	L.SetContext(ctx)
-	if err := L.DoString(`
-function should_enqueue(msg, hook_name)
-  if hook_name ~= 'bench' then
-    return
-  end
-  local record = msg:get_meta 'log_record'
-  if record.reception_protocol == 'LogRecord' then
-    return false
-  end
-  msg:set_meta('queue', (msg:get_meta 'tenant' or 'default') .. '@bench.webhook')
-  return true
-end`); err != nil {
+	if err := L.DoString(bareDecision(b)); err != nil {
 		b.Fatal(err)
 	}
 	type bareMsg struct{ tenant, queue string }
@@ -112,6 +101,22 @@ end`); err != nil {
 		}
 		L.Pop(1)
 	}
+}
+
+// bareDecision is the bench batch policy's should_enqueue_log_record handler, taken from the file
+// and defined as the global should_enqueue.
+func bareDecision(b *testing.B) string {
+	text, err := os.ReadFile(filepath.Join("..", "internal", "bench", "policies", "batch.lua"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const open = "kumo.on('should_enqueue_log_record', "
+	_, rest, ok := strings.Cut(string(text), open)
+	fn, _, closed := strings.Cut(rest, "\nend)")
+	if !ok || !closed {
+		b.Fatal("no should_enqueue_log_record handler in the batch policy")
+	}
+	return "local HOOK = 'bench'\nshould_enqueue = " + fn + "\nend"
 }
 
 // BenchmarkSessionSend is one webhook POST of one record, and of a batch of 100, through the

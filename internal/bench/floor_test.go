@@ -47,15 +47,7 @@ const floorBatch = 100
 // baseline keeps both cores busy, so the delivered/s hookd can reach against the baseline is at
 // most that ratio.
 func BenchmarkFloor(b *testing.B) {
-	recv := NewReceiver(ReceiverConfig{}, time.Now())
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	policy := floorPolicy(b, srv.URL)
-	store, err := segment.Open(segment.Options{Dir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	recv, srv, policy, store := floorSetup(b, ReceiverConfig{})
 	spools := []struct {
 		name string
 		open func(dir string) (floorSpool, error)
@@ -148,6 +140,20 @@ func floorRounds(b *testing.B, recv *Receiver, url string, policy *lua.Policy, o
 	b.ReportMetric(per(plainCPU), "baseline-cpu-µs/record")
 	b.ReportMetric(per(floorCPU), "floor-cpu-µs/record")
 	b.ReportMetric(float64(plainCPU)/float64(floorCPU), "baseline/floor")
+}
+
+// floorSetup starts a receiver and its server, loads the batch policy posting to it and opens a
+// spool store; the test's cleanup closes them.
+func floorSetup(tb testing.TB, cfg ReceiverConfig) (*Receiver, *httptest.Server, *lua.Policy, *segment.Store) {
+	recv := NewReceiver(cfg, time.Now())
+	srv := httptest.NewServer(recv)
+	tb.Cleanup(srv.Close)
+	store, err := segment.Open(segment.Options{Dir: tb.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	return recv, srv, floorPolicy(tb, srv.URL), store
 }
 
 // floorPolicy is the bench's batch policy posting to url, batches of floorBatch.
@@ -322,15 +328,7 @@ func (s *bareFile) close() {
 // TestFloorLineDelivers: the floor benchmark's straight line delivers every record of a batch to the
 // receiver, in one request, each decoded in full.
 func TestFloorLineDelivers(t *testing.T) {
-	recv := NewReceiver(ReceiverConfig{DecodeEvery: 1}, time.Now())
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	p := floorPolicy(t, srv.URL)
-	store, err := segment.Open(segment.Options{Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	recv, _, p, store := floorSetup(t, ReceiverConfig{DecodeEvery: 1})
 	line, err := newFloorLine(p, &segmentSpool{store: store, durable: make(chan error, 1)}, NewGenerator(1, DefaultMix, 1, time.Now()), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -227,3 +227,20 @@ end)
 	}
 	wantErr(t, err, "policy.lua:4:", "ran longer than 20ms")
 }
+
+// TestShouldEnqueueHookNames: one state asked for different hooks in turn passes each call its own
+// hook name (the state keeps the last name as a Lua value).
+func TestShouldEnqueueHookNames(t *testing.T) {
+	s := newState(t, load(t, `local kumo = require 'kumo'
+kumo.on('should_enqueue_log_record', function(msg, hook_name) return hook_name == 'a' end)`))
+	for i, tc := range []struct {
+		hook string
+		want bool
+	}{{"a", true}, {"b", false}, {"a", true}, {"ab", false}, {"a", true}} {
+		m := hookMessage(t, message.Delivery)
+		got, err := s.ShouldEnqueue(m, tc.hook)
+		if err != nil || got != tc.want {
+			t.Errorf("call %d, hook %q: %v, %v; want %v", i, tc.hook, got, err, tc.want)
+		}
+	}
+}

@@ -28,8 +28,9 @@ type Message struct {
 
 	L       *glua.LState // the state the cache below belongs to
 	ud      *glua.LUserData
-	cache   []cachedMeta // a policy reads a few keys: a short list costs less than a map
-	record  *glua.LTable // the log_record table, once asked for
+	cache   []cachedMeta  // a policy reads a few keys: a short list costs less than a map
+	cache0  [2]cachedMeta // the list's first entries, without an allocation of their own
+	record  *glua.LTable  // the log_record table, once asked for
 	headers []message.Header
 	parsed  bool
 	fill    func(*message.Message) error // see NewLazyMessage
@@ -213,6 +214,9 @@ func msgGetMeta(L *glua.LState) int {
 			L.RaiseError("get_meta(%q): %v", key, err)
 		}
 		v = lv
+	}
+	if m.cache == nil {
+		m.cache = m.cache0[:0]
 	}
 	m.cache = append(m.cache, cachedMeta{key, v})
 	L.Push(v)

@@ -35,6 +35,9 @@ type State struct {
 	broken      bool   // set when the state must not be reused
 	closed      bool
 	meter       *meter // the context calls run under: deadlines and the memory limit
+	// hookName is the last hook name ShouldEnqueue was given, as a Lua value: a state serves one
+	// hook, and boxing the name anew cost an allocation per record.
+	hookName glua.LValue
 }
 
 // Policy returns the policy this state runs.
@@ -142,9 +145,39 @@ func (s *State) HasHandler(name string) bool { return len(s.handlers[name]) > 0 
 
 // call runs one handler under the deadline of its kind and returns its return values.
 func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua.LValue, error) {
+	base, err := s.invoke(event, kind, h, args...)
+	if err != nil {
+		return nil, err
+	}
+	L := s.L
+	rets := make([]glua.LValue, L.GetTop()-base)
+	for i := range rets {
+		rets[i] = L.Get(base + 1 + i)
+	}
+	L.SetTop(base)
+	return rets, nil
+}
+
+// callFirst is call for a caller that wants only the first return value (nil when there is none).
+func (s *State) callFirst(event, kind string, h handler, args ...glua.LValue) (glua.LValue, error) {
+	base, err := s.invoke(event, kind, h, args...)
+	if err != nil {
+		return nil, err
+	}
+	var v glua.LValue = glua.LNil
+	if s.L.GetTop() > base {
+		v = s.L.Get(base + 1)
+	}
+	s.L.SetTop(base)
+	return v, nil
+}
+
+// invoke runs one handler under the deadline of its kind and leaves its return values on the stack
+// above base; on an error the stack is back at base.
+func (s *State) invoke(event, kind string, h handler, args ...glua.LValue) (base int, err error) {
 	if s.broken || s.meter.Context.Err() != nil {
 		s.broken = true
-		return nil, &RetiredError{Event: event}
+		return 0, &RetiredError{Event: event}
 	}
 	L := s.L
 	prev := s.current
@@ -158,7 +191,7 @@ func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua
 			}
 		}()
 	}
-	base := L.GetTop()
+	base = L.GetTop()
 	L.Push(h.fn)
 	for _, a := range args {
 		L.Push(a)
@@ -168,25 +201,19 @@ func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua
 		if cause := s.meter.Err(); cause != nil {
 			s.broken = true // interrupted mid-way: its globals may be half-updated
 			if _, ok := cause.(*memoryExceeded); ok {
-				return nil, &MemoryError{Event: event, Limit: s.meter.limit, Where: luaError(err).Error()}
+				return base, &MemoryError{Event: event, Limit: s.meter.limit, Where: luaError(err).Error()}
 			}
-			return nil, &DeadlineError{Event: event, Limit: s.policy.opts.deadline(kind), Where: luaError(err).Error()}
+			return base, &DeadlineError{Event: event, Limit: s.policy.opts.deadline(kind), Where: luaError(err).Error()}
 		}
-		return nil, luaError(err)
+		return base, luaError(err)
 	}
 	s.meter.ended()
 	if s.meter.Context.Err() != nil {
 		L.SetTop(base)
 		s.broken = true
-		return nil, &MemoryError{Event: event, Limit: s.meter.limit, Where: h.where + ": "}
+		return base, &MemoryError{Event: event, Limit: s.meter.limit, Where: h.where + ": "}
 	}
-	n := L.GetTop() - base
-	rets := make([]glua.LValue, n)
-	for i := range rets {
-		rets[i] = L.Get(base + 1 + i)
-	}
-	L.SetTop(base)
-	return rets, nil
+	return base, nil
 }
 
 // callChain dispatches a multiple-handler event: handlers run in registration order; one that
@@ -195,14 +222,14 @@ func (s *State) call(event, kind string, h handler, args ...glua.LValue) ([]glua
 func (s *State) callChain(event string, args ...glua.LValue) (glua.LValue, *handler, error) {
 	for i := range s.handlers[event] {
 		h := &s.handlers[event][i]
-		rets, err := s.call(event, event, *h, args...)
+		v, err := s.callFirst(event, event, *h, args...)
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(rets) == 0 || rets[0] == glua.LNil {
+		if v == glua.LNil {
 			continue
 		}
-		return rets[0], h, nil
+		return v, h, nil
 	}
 	return nil, nil, nil
 }
@@ -210,7 +237,10 @@ func (s *State) callChain(event string, args ...glua.LValue) (glua.LValue, *hand
 // ShouldEnqueue runs the should_enqueue_log_record chain for a hook's message. With no handler, or
 // when every handler passes, the answer is false.
 func (s *State) ShouldEnqueue(m *Message, hook string) (bool, error) {
-	v, _, err := s.callChain("should_enqueue_log_record", m.userdata(s.L), glua.LString(hook))
+	if name, ok := s.hookName.(glua.LString); !ok || string(name) != hook {
+		s.hookName = glua.LString(hook)
+	}
+	v, _, err := s.callChain("should_enqueue_log_record", m.userdata(s.L), s.hookName)
 	if err != nil {
 		return false, eventError("should_enqueue_log_record", err)
 	}

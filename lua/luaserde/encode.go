@@ -36,7 +36,10 @@ func ToJSON(v lua.LValue) ([]byte, error) {
 // AppendJSON appends the compact JSON encoding of v to dst and returns the
 // extended buffer. On error the returned buffer is dst unchanged.
 func AppendJSON(dst []byte, v lua.LValue) ([]byte, error) {
-	enc := encoder{buf: dst, stack: make([]*lua.LTable, 0, 8)}
+	if s, ok := v.(lua.LString); ok && dst == nil {
+		dst = make([]byte, 0, len(s)+len(s)/8+2) // room for the quotes and a few escapes
+	}
+	enc := encoder{buf: dst} // the stack is made by the first table
 	if err := enc.value(v); err != nil {
 		return dst, err
 	}
@@ -162,6 +165,9 @@ func (e *encoder) push(tbl *lua.LTable) error {
 	}
 	if len(e.stack) >= MaxDepth {
 		return &encodeError{reason: fmt.Sprintf("tables nested deeper than %d levels", MaxDepth)}
+	}
+	if e.stack == nil {
+		e.stack = make([]*lua.LTable, 0, 8)
 	}
 	e.stack = append(e.stack, tbl)
 	return nil

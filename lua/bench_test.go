@@ -47,11 +47,12 @@ func BenchmarkHookDecision(b *testing.B) {
 }
 
 // BenchmarkHookDecisionBare is the bench policy's should_enqueue_log_record on bare gopher-lua: the
-// same function (read from the policy file), with a context set as hookd's states have, called on a userdata whose get_meta and
-// set_meta do nothing but hand back a fresh empty log_record table (its __index answering nil), a
-// tenant string, and keep the queue string. It is what the interpreter costs for this policy with
-// the cheapest bindings there could be; BenchmarkHookDecision less this is what hookd's bindings
-// (the lazy record, the meta's JSON, the call's deadline and meter) add.
+// same function (read from the policy file), with a context set as hookd's states have, called on
+// a userdata whose get_meta and set_meta do nothing but hand back a fresh empty log_record table
+// (its __index answering nil) or a tenant string, and keep the queue string. It is what the
+// interpreter costs for this policy with the cheapest bindings there could be; BenchmarkHookDecision
+// less this is what hookd's bindings (the lazy record, the meta's JSON, the call's deadline and
+// meter) add.
 func BenchmarkHookDecisionBare(b *testing.B) {
 	L := glua.NewState()
 	defer L.Close()

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -156,15 +155,19 @@ func floorSetup(tb testing.TB, cfg ReceiverConfig) (*Receiver, *httptest.Server,
 	return recv, srv, floorPolicy(tb, srv.URL), store
 }
 
-// floorPolicy is the bench's batch policy posting to url, batches of floorBatch.
-func floorPolicy(b testing.TB, url string) *lua.Policy {
-	text := strings.NewReplacer(
-		"{{WEBHOOK_URL}}", url, "{{CONNECTIONS}}", "32", "{{BREAKER_FAILURES}}", "5",
-		"{{BATCH_SIZE}}", "100", "{{MIN_BATCH_SIZE}}", "100", "{{MAX_BATCH_LATENCY}}", "100ms",
-	).Replace(batchPolicy)
-	p, err := lua.LoadSource("bench-batch.lua", []byte(text), lua.Options{Logger: slog.New(slog.DiscardHandler)})
+// floorPolicy is the policy `hookd bench --batch 100` runs, posting to url.
+func floorPolicy(tb testing.TB, url string) *lua.Policy {
+	cfg, err := Config{Records: 1, Batch: floorBatch}.withDefaults()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
+	}
+	text, name, err := (&runner{cfg: cfg}).policySource(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := lua.LoadSource(name, text, lua.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return p
 }
